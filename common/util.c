@@ -14,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-extern const char *program_invocation_short_name;
 
 static __noreturn void vdie(int status, const char *fmt, va_list ap)
 {
