@@ -133,4 +133,34 @@ struct mp_pci_irq {
 int __must_check mptable_write(const struct guest_mem *mem, unsigned int nr_cpus,
 			       const struct mp_pci_irq *pci, unsigned int nr_pci);
 
+/*
+ * Helpers shared by the two loaders (vmm/boot.c); not meant for other
+ * callers. All return 0 or -errno and write one line to err on failure.
+ */
+
+/* Formats one line into err (if err and err_len are non-zero). */
+void boot_set_err(char *err, size_t err_len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* End of the RAM region that starts at gpa 0, capped at 4 GiB; 0 if there is none. */
+uint64_t boot_low_ram_top(const struct guest_mem *mem);
+/*
+ * Writes the command line (NULL = empty) NUL-terminated at BOOT_CMDLINE_ADDR;
+ * refuses one longer than max_len bytes (without the NUL) or than the area.
+ */
+int __must_check boot_write_cmdline(const struct guest_mem *mem, const char *cmdline,
+				    uint64_t max_len, char *err, size_t err_len);
+/*
+ * Copies the initrd to the highest page-aligned address at or above `floor`
+ * whose last byte is below `ceiling`; its address goes to *addr.
+ */
+int __must_check boot_place_initrd(const struct guest_mem *mem, const uint8_t *initrd, size_t len,
+				   uint64_t floor, uint64_t ceiling, uint64_t *addr, char *err,
+				   size_t err_len);
+/*
+ * Writes the 4-entry GDT (null, null, code at BOOT_CS_SELECTOR, data at
+ * BOOT_DS_SELECTOR) at BOOT_GDT_ADDR and sets entry->gdt_base/gdt_limit.
+ */
+int __must_check boot_write_gdt(const struct guest_mem *mem, uint64_t code_desc, uint64_t data_desc,
+				struct boot_entry *entry, char *err, size_t err_len);
+
 #endif /* NFV_VMM_BOOT_H */

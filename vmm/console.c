@@ -142,7 +142,11 @@ int console_start(struct kvm_vm *vm)
 		console_raw(c);
 		log_info("console on this terminal: C-a x to quit, C-a h for help");
 	}
-	fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
+	/*
+	 * stdin stays blocking: it may share its open file description with
+	 * stdout (one terminal), and a non-blocking stdout would make COM1 output
+	 * fail with EAGAIN. epoll says when a read will not block.
+	 */
 	ret = evloop_add_fd(vm->loop, STDIN_FILENO, EPOLLIN, console_input, vm);
 	if (ret == -EPERM)
 		return 0; /* stdin is a regular file or /dev/null: no input */
@@ -159,8 +163,6 @@ void console_close(struct kvm_vm *vm)
 		return;
 	if (c->watching)
 		evloop_del_fd(vm->loop, STDIN_FILENO);
-	if (c->kind == CONSOLE_STDIO)
-		fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) & ~O_NONBLOCK);
 	if (c->raw)
 		tcsetattr(STDIN_FILENO, TCSANOW, &c->saved);
 	if (c->owns_out)

@@ -86,6 +86,11 @@ int kvm_vm_create(struct kvm_vm *vm, const struct vm_config *cfg, char *err, siz
 	if (vm->kvm_fd < 0)
 		return -ENODEV;
 	r = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (r < 0) {
+		snprintf(err, err_len, "%s is not a KVM device (KVM_GET_API_VERSION: %s)",
+			 cfg->kvm_path, strerror(errno));
+		goto fail;
+	}
 	if (r != KVM_API_VERSION) {
 		snprintf(err, err_len, "%s speaks KVM API version %d, nfv-vmm needs %d",
 			 cfg->kvm_path, r, KVM_API_VERSION);

@@ -355,7 +355,7 @@ int main(int argc, char **argv)
 	if (vm.nr_e820 < 0)
 		die("cannot build the memory map: %s", strerror(-vm.nr_e820));
 	for (int i = 0; i < vm.nr_e820; i++)
-		log_info("e820: [mem %#018llx-%#018llx] %s", (unsigned long long)vm.e820[i].addr,
+		log_info("e820: [mem 0x%016llx-0x%016llx] %s", (unsigned long long)vm.e820[i].addr,
 			 (unsigned long long)(vm.e820[i].addr + vm.e820[i].size - 1),
 			 e820_type_name(vm.e820[i].type));
 	pci_bus_for_each(vm.pci, collect_pci_irq, &mpirqs);

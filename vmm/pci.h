@@ -64,7 +64,10 @@ struct pci_dev_info {
 struct pci_dev_ops {
 	/*
 	 * Device-specific config space (offsets the core does not own: 0x40 and
-	 * up outside the capabilities the core manages). Reads fill `data`.
+	 * up outside the capabilities the core manages). Reads fill `data`;
+	 * it arrives holding the core's copy (a capability body as given to
+	 * pci_dev_add_cap, zeros elsewhere), so a model may leave bytes it does
+	 * not serve. A capability's ID and next bytes stay with the core.
 	 */
 	void (*config_access)(struct pci_dev *dev, uint32_t offset, uint8_t *data, uint32_t len,
 			      bool is_write);
@@ -142,7 +145,10 @@ int __must_check pci_dev_add_msix(struct pci_dev *dev, unsigned int nvec, unsign
 int pci_dev_notify(struct pci_dev *dev, unsigned int vector);
 bool pci_dev_msix_enabled(const struct pci_dev *dev);
 bool pci_dev_msi_enabled(const struct pci_dev *dev);
-/* Reads vector's programmed message. 0 or -EINVAL for a vector out of range. */
+/*
+ * Reads vector's programmed message; *masked is its mask bit or the function
+ * mask. 0 or -EINVAL for a vector out of range. Output pointers may be NULL.
+ */
 int pci_dev_msix_vector(const struct pci_dev *dev, unsigned int vector, uint64_t *addr,
 			uint32_t *data, bool *masked);
 

@@ -1,0 +1,67 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# check_insns.sh ELF: fail when the test guest contains an instruction that
+# KVM's instruction emulator on the test machines cannot run
+# (cmpxchg16b, xsave*/xrstor*, int/int1/int3/into, and iret: a guest with
+# paging off is run through that emulator, which has iret for real mode
+# only). Every code section is disassembled; sections whose name ends in
+# "16" (the AP trampoline) are decoded as 16-bit code.
+#
+# Exit status: 0 clean, 1 forbidden instruction found or bad ELF, 77 skip
+# (no objdump).
+set -u
+
+elf=${1:-}
+objdump=${OBJDUMP:-objdump}
+
+if [ -z "$elf" ]; then
+	echo "usage: $0 ELF" >&2
+	exit 1
+fi
+if ! command -v "$objdump" >/dev/null 2>&1; then
+	echo "SKIP: $objdump not found (apt-get install binutils)"
+	exit 77
+fi
+if [ ! -r "$elf" ]; then
+	echo "FAIL: cannot read $elf"
+	exit 1
+fi
+
+# Code sections: the lines of `objdump -h -w` whose flags include CODE.
+sections=$("$objdump" -h -w "$elf" | awk '/ CODE/ { print $2 }')
+if [ -z "$sections" ]; then
+	echo "FAIL: no code section in $elf"
+	exit 1
+fi
+
+forbidden='^(cmpxchg16b|xsave[a-z0-9]*|xrstor[a-z0-9]*|int|int1|int3|into|icebp|iret[wdlq]?)$'
+status=0
+for sec in $sections; do
+	mach=()
+	case $sec in
+	*16) mach=(-M i8086) ;;
+	esac
+	# Disassembly lines are "addr:<TAB>bytes<TAB>mnemonic operands";
+	# prefixes (lock, rep, data16, ...) come as words before the
+	# mnemonic, so every word of the third field is checked.
+	hits=$("$objdump" -d -w "${mach[@]}" -j "$sec" "$elf" |
+		awk -F'\t' -v re="$forbidden" '
+			NF >= 3 {
+				n = split($3, w, /[ ,]+/)
+				for (i = 1; i <= n; i++)
+					if (w[i] ~ re) {
+						print
+						break
+					}
+			}')
+	count=$("$objdump" -d -w "${mach[@]}" -j "$sec" "$elf" | awk -F'\t' 'NF >= 3' | wc -l)
+	if [ -n "$hits" ]; then
+		echo "FAIL: forbidden instructions in $sec:"
+		echo "$hits"
+		status=1
+	else
+		echo "ok: $sec ($count instructions, none forbidden)"
+	fi
+done
+exit $status

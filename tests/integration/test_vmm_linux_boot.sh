@@ -1,0 +1,88 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# A real kernel: Debian's stock cloud kernel (bzImage, fetched with
+# `apt-get download` and cached) started by nfv-vmm through the Linux 64-bit
+# boot protocol prints "Linux version" and its "BIOS-e820" lines over our
+# UART, and the map it prints is the one nfv-vmm built.
+#
+# On a nested, software-emulated KVM the kernel decompresses itself for
+# about 40 s and later stops at an instruction KVM cannot emulate; the test
+# ends the VM once the map is printed and says so.
+set -u
+
+here=${BASH_SOURCE[0]%/*}
+[ "$here" != "${BASH_SOURCE[0]}" ] || here=.
+. "$here/lib.sh"
+
+require_env NFV_VMM "nfv-vmm not built"
+require_root
+require_kvm
+require_cmd apt-get apt-cache dpkg-deb
+
+cache=${NFV_CACHE_DIR:-/var/cache/nfvkit}
+mkdir -p "$cache" || skip "cannot create the cache directory $cache"
+
+# The cloud kernel package that linux-image-cloud-amd64 points to.
+kernel=$(ls "$cache"/kernel/boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort | tail -1)
+if [ -z "$kernel" ]; then
+	pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+	if [ -z "$pkg" ]; then
+		run_timeout 300 apt-get update -qq >/dev/null 2>&1
+		pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+	fi
+	[ -n "$pkg" ] || skip "no linux-image-cloud-amd64 in the apt lists"
+	echo "fetching $pkg into $cache"
+	(cd "$TEST_TMPDIR" && run_timeout 300 apt-get download "$pkg" >/dev/null 2>&1) ||
+		skip "apt-get download $pkg failed (no access to a Debian mirror?)"
+	rm -rf "$cache/kernel"
+	dpkg-deb -x "$TEST_TMPDIR"/"$pkg"_*.deb "$cache/kernel" || fail "cannot unpack $pkg"
+	kernel=$(ls "$cache"/kernel/boot/vmlinuz-* | sort | tail -1)
+fi
+[ -r "$kernel" ] || fail "no kernel image in $cache/kernel"
+echo "kernel: $kernel"
+
+out=$TEST_TMPDIR/linux.out
+err=$TEST_TMPDIR/linux.err
+"$NFV_VMM" --name linux --kernel "$kernel" --mem 512M --cpus 1 --cpuid-mask safe \
+	--cmdline "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1" \
+	--console "file:$out" </dev/null >/dev/null 2>"$err" &
+pid=$!
+track_pid "$pid"
+
+# The banner comes after the in-guest decompression (about 40 s here).
+start=$(date +%s)
+if ! wait_for_pattern "$out" 'Linux version' 300; then
+	pid_alive "$pid" || echo "nfv-vmm exited early"
+	sed 's/^/    err: /' "$err" | tail -30
+	fail "no 'Linux version' within 300 s"
+fi
+ok "Linux printed its banner over COM1 after $(($(date +%s) - start)) s: $(grep -a -m1 -o 'Linux version [^ ]*' "$out")"
+
+# The map is complete once a line after the BIOS-e820 block appears.
+wait_for_pattern "$out" 'BIOS-e820' 60 || fail "no BIOS-e820 lines"
+if ! wait_for_pattern "$out" '(NX \(Execute Disable\)|SMBIOS|DMI|e820: update|tsc: |last_pfn)' 120; then
+	check_fail "the kernel stopped before finishing its e820 output"
+fi
+linux_map=$(grep -a -o 'BIOS-e820: \[mem 0x[0-9a-f]*-0x[0-9a-f]*\] [a-z]*' "$out" | sed 's/^BIOS-e820: //')
+vmm_map=$(grep -o 'e820: \[mem 0x[0-9a-f]*-0x[0-9a-f]*\] [a-z]*' "$err" | sed 's/^e820: //')
+echo "Linux's map:"; echo "$linux_map" | sed 's/^/    /'
+if [ -n "$linux_map" ] && [ "$linux_map" = "$vmm_map" ]; then
+	ok "the map Linux printed is the one nfv-vmm built ($(echo "$linux_map" | wc -l) entries)"
+else
+	check_fail "maps differ"; echo "nfv-vmm's map:"; echo "$vmm_map" | sed 's/^/    /'
+fi
+
+if pid_alive "$pid"; then
+	echo "ending the VM after the map (on an emulated KVM the kernel would later stop at an instruction KVM cannot emulate)"
+	kill -TERM "$pid"
+	wait_pid "$pid" 20
+	st=$?
+	[ "$st" -eq 0 ] && ok "nfv-vmm stopped cleanly on SIGTERM" || check_fail "nfv-vmm exit status $st after SIGTERM"
+else
+	wait "$pid"
+	echo "the VM already ended with status $?: $(tail -1 "$err")"
+fi
+grep -a -q 'emulation failure\|internal error' "$err" && echo "note: $(grep -a -m1 'failing instruction' "$err")"
+
+finish
