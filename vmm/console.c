@@ -148,8 +148,8 @@ int console_start(struct kvm_vm *vm)
 	 * fail with EAGAIN. epoll says when a read will not block.
 	 */
 	ret = evloop_add_fd(vm->loop, STDIN_FILENO, EPOLLIN, console_input, vm);
-	if (ret == -EPERM)
-		return 0; /* stdin is a regular file or /dev/null: no input */
+	if (ret == -EPERM || ret == -EBADF)
+		return 0; /* stdin is a regular file, /dev/null or closed: no input */
 	if (ret == 0)
 		c->watching = true;
 	return ret;

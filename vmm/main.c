@@ -15,6 +15,7 @@
 #include "vmm/serial.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -297,6 +298,10 @@ int main(int argc, char **argv)
 	int console_fd = -1, sfd, ret, status;
 	sigset_t sigs;
 
+	/* A closed stdin/stdout/stderr would be reused by the next open(): fill them. */
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", fd ? O_WRONLY : O_RDONLY) != fd)
+			return NFV_EXIT_FAILURE;
 	log_set_program("nfv-vmm");
 	parse_args(argc, argv, &cfg);
 

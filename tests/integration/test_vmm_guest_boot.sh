@@ -56,6 +56,16 @@ expect_line "$out" '^test-guest: cmdline=mode=hello exit=7' "hello: guest read i
 expect_line "$err" "VM 'hello' ended: guest wrote 7 to the debug-exit port \(exit status 7\)" \
 	"hello: nfv-vmm says why the VM ended"
 
+# Started with stdin closed (as by some supervisors): runs as usual.
+name=nostdin
+echo "--- nostdin: stdin closed"
+run_timeout 60 "$vmm" --name nostdin --kernel "$guest" --cmdline "mode=hello exit=9" \
+	0<&- >"$TEST_TMPDIR/nostdin.out" 2>"$TEST_TMPDIR/nostdin.err"
+status=$?
+out=$TEST_TMPDIR/nostdin.out
+err=$TEST_TMPDIR/nostdin.err
+expect_status 9
+
 # The memory map the guest reads from hvm_start_info is the one nfv-vmm built
 # (nfv-vmm logs it as "e820: [mem A-B] usable").
 name=memmap
