@@ -7,6 +7,7 @@
  * The e820 map describes:
  *   RAM       [0, 0x9FC00)                 conventional memory
  *   reserved  [0x9FC00, 0x100000)          EBDA (MP table), VGA hole, BIOS area
+ *                                          (ACPI tables from 0xE0000)
  *   RAM       [1 MiB, end of region 0)     region 0 is the RAM that starts at 0
  *   reserved  [0xFEC00000, +4 KiB)         IOAPIC
  *   reserved  [0xFEE00000, +4 KiB)         local APIC

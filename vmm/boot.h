@@ -26,7 +26,10 @@
  *   0x09000  PML4, 0x0A000 PDPT, 0x0B000-0x0EFFF four page directories
  *            (2 MiB pages covering 0-4 GiB)
  *   0x20000  kernel command line (BOOT_CMDLINE_MAX bytes)
- *   0x9FC00-0xFFFFF  reserved (EBDA, MP table, BIOS area)
+ *   0x9FC00-0xFFFFF  reserved:
+ *     0x9FC00  MP table (floating pointer, then the configuration table;
+ *              under 6 KiB even for 254 CPUs)
+ *     0xE0000  ACPI: RSDP, then FACS, XSDT, FADT, MADT, DSDT (vmm/acpi.h)
  *   0x100000 kernel
  *   initrd   page-aligned, as high as allowed below the top of low RAM
  */
@@ -84,6 +87,12 @@ struct boot_input {
 	const uint8_t *initrd; /* may be NULL */
 	size_t initrd_len;
 	const char *cmdline; /* may be NULL */
+	/*
+	 * Guest-physical address of the ACPI RSDP, 0 for none: PVH puts it in
+	 * hvm_start_info.rsdp_paddr, bzImage in boot_params.acpi_rsdp_addr
+	 * (boot protocol 2.14 and later; older kernels scan for it).
+	 */
+	uint64_t rsdp_addr;
 };
 
 /* How the boot vCPU starts. */

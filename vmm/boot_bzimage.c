@@ -24,6 +24,7 @@
 
 /* boot_params ("zero page") offsets. */
 #define BP_SIZE 4096
+#define BP_ACPI_RSDP_ADDR 0x070
 #define BP_EXT_RAMDISK_IMAGE 0x0c0
 #define BP_EXT_RAMDISK_SIZE 0x0c4
 #define BP_EXT_CMD_LINE_PTR 0x0c8
@@ -53,6 +54,7 @@
 #define HDR_NEEDED (HDR_INIT_SIZE + 4)
 
 #define BZ_MIN_VERSION 0x020c
+#define BZ_RSDP_VERSION 0x020e /* boot_params.acpi_rsdp_addr is read from 2.14 on */
 #define LOADFLAG_LOADED_HIGH 0x01
 #define LOADFLAG_CAN_USE_HEAP 0x80
 #define XLF_KERNEL_64 0x0001
@@ -234,6 +236,11 @@ int boot_load_bzimage(const struct boot_input *in, struct boot_entry *entry, cha
 	wr16(zp, HDR_HEAP_END_PTR, BZ_HEAP_END);
 	wr32(zp, HDR_CMD_LINE_PTR, (uint32_t)BOOT_CMDLINE_ADDR);
 	wr32(zp, BP_EXT_CMD_LINE_PTR, 0);
+	/* Older kernels find the RSDP by scanning the BIOS area, where it is too. */
+	if (in->rsdp_addr && version >= BZ_RSDP_VERSION) {
+		wr32(zp, BP_ACPI_RSDP_ADDR, (uint32_t)in->rsdp_addr);
+		wr32(zp, BP_ACPI_RSDP_ADDR + 4, (uint32_t)(in->rsdp_addr >> 32));
+	}
 
 	if (in->initrd && in->initrd_len) {
 		initrd_max = rd32(img, HDR_INITRD_ADDR_MAX);

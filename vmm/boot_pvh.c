@@ -8,9 +8,9 @@
  * The PT_LOAD segments go to their physical addresses (p_paddr); the vCPU
  * starts in flat 32-bit protected mode, paging off, with %ebx = address of
  * struct hvm_start_info (version 1: command line, memory map, initrd as
- * module 0). The structures follow the public PVH ABI
- * (xen/include/public/arch-x86/hvm/start_info.h); they are defined here
- * from that layout.
+ * module 0, the ACPI RSDP when there is one). The structures follow the
+ * public PVH ABI (xen/include/public/arch-x86/hvm/start_info.h); they are
+ * defined here from that layout.
  *
  * Every header field is untrusted: offsets and sizes are checked against the
  * file, addresses against guest RAM, and all segments are checked before the
@@ -470,7 +470,7 @@ static int pvh_load_segments(const struct pvh_elf *elf, const struct guest_mem *
 }
 
 static int pvh_write_start_info(const struct guest_mem *mem, uint64_t initrd_addr,
-				size_t initrd_len, char *err, size_t err_len)
+				size_t initrd_len, uint64_t rsdp_addr, char *err, size_t err_len)
 {
 	struct hvm_memmap_table_entry map[E820_MAX_ENTRIES];
 	struct e820_entry e820[E820_MAX_ENTRIES];
@@ -478,6 +478,7 @@ static int pvh_write_start_info(const struct guest_mem *mem, uint64_t initrd_add
 		.magic = PVH_START_MAGIC,
 		.version = PVH_START_VERSION,
 		.cmdline_paddr = BOOT_CMDLINE_ADDR,
+		.rsdp_paddr = rsdp_addr,
 		.memmap_paddr = PVH_MEMMAP_ADDR,
 	};
 	int n;
@@ -545,7 +546,7 @@ int boot_load_pvh(const struct boot_input *in, struct boot_entry *entry, char *e
 		if (ret)
 			return ret;
 	}
-	ret = pvh_write_start_info(in->mem, initrd_addr, initrd_len, err, err_len);
+	ret = pvh_write_start_info(in->mem, initrd_addr, initrd_len, in->rsdp_addr, err, err_len);
 	if (ret)
 		return ret;
 	memset(entry, 0, sizeof(*entry));

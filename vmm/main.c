@@ -8,6 +8,7 @@
  */
 #define LOG_COMPONENT "vmm"
 #include "common/log.h"
+#include "vmm/acpi.h"
 #include "vmm/api.h"
 #include "vmm/console.h"
 #include "vmm/kvm.h"
@@ -207,6 +208,11 @@ static void platform_stop(void *arg, enum platform_stop_reason why, int status)
 		vm_request_stop(vm, status, "guest wrote %d to the debug-exit port", status);
 }
 
+static void acpi_poweroff(void *arg)
+{
+	vm_request_stop(arg, NFV_EXIT_OK, "guest powered off (ACPI S5)");
+}
+
 static void on_stop_event(struct ev_event *e, void *opaque)
 {
 	struct kvm_vm *vm = opaque;
@@ -294,6 +300,8 @@ int main(int argc, char **argv)
 	uint8_t *kernel = NULL, *initrd = NULL;
 	size_t kernel_len = 0, initrd_len = 0;
 	struct mp_irq_list mpirqs = { .n = 0 };
+	struct acpi_pm *acpi_pm;
+	uint64_t rsdp_addr = 0;
 	char err[1024] = "";
 	int console_fd = -1, sfd, ret, status;
 	sigset_t sigs;
@@ -341,7 +349,16 @@ int main(int argc, char **argv)
 		usage_error("%s", err);
 	if (setup_devices(&vm, console_fd, err, sizeof(err)) < 0)
 		die("%s", err);
+	acpi_pm = acpi_pm_new(acpi_poweroff, &vm);
+	if (!acpi_pm || iobus_register(&vm.pio, ACPI_PM_BASE, ACPI_PM_LEN, acpi_pm_io, acpi_pm,
+				       "acpi-pm") < 0)
+		die("cannot register the ACPI PM registers");
 
+	/* ACPI for kernels without MP table support; the loaders pass on the RSDP. */
+	pci_bus_for_each(vm.pci, collect_pci_irq, &mpirqs);
+	ret = acpi_write(&vm.mem, cfg.nr_cpus, mpirqs.irqs, mpirqs.n, &rsdp_addr);
+	if (ret < 0)
+		die("cannot write the ACPI tables: %s", strerror(-ret));
 	{
 		struct boot_input in = {
 			.mem = &vm.mem,
@@ -350,6 +367,7 @@ int main(int argc, char **argv)
 			.initrd = initrd,
 			.initrd_len = initrd_len,
 			.cmdline = cfg.cmdline,
+			.rsdp_addr = rsdp_addr,
 		};
 		if (boot_load(&in, &vm.boot, err, sizeof(err)) < 0)
 			usage_error("--kernel %s: %s", cfg.kernel, err);
@@ -363,7 +381,6 @@ int main(int argc, char **argv)
 		log_info("e820: [mem 0x%016llx-0x%016llx] %s", (unsigned long long)vm.e820[i].addr,
 			 (unsigned long long)(vm.e820[i].addr + vm.e820[i].size - 1),
 			 e820_type_name(vm.e820[i].type));
-	pci_bus_for_each(vm.pci, collect_pci_irq, &mpirqs);
 	ret = mptable_write(&vm.mem, cfg.nr_cpus, mpirqs.irqs, mpirqs.n);
 	if (ret < 0)
 		die("cannot write the MP table: %s", strerror(-ret));
@@ -403,6 +420,7 @@ int main(int argc, char **argv)
 	close(sfd);
 	evloop_event_free(vm.stop_event);
 	vcpus_destroy(&vm);
+	acpi_pm_free(acpi_pm);
 	pci_bus_free(vm.pci);
 	i8042_free(vm.i8042);
 	serial_free(vm.com1);

@@ -6,6 +6,11 @@
 # boot protocol prints "Linux version" and its "BIOS-e820" lines over our
 # UART, and the map it prints is the one nfv-vmm built.
 #
+# That kernel has no MP table support (CONFIG_X86_MPPARSE is off): with two
+# vCPUs it must find the RSDP nfv-vmm passes in boot_params, list our ACPI
+# tables, parse the MADT (both CPUs, the IOAPIC, the interrupt overrides,
+# the LAPIC NMI) and allow 2 CPUs.
+#
 # On a nested, software-emulated KVM the kernel decompresses itself for
 # about 40 s and later stops at an instruction KVM cannot emulate; the test
 # ends the VM once the map is printed and says so.
@@ -44,7 +49,7 @@ echo "kernel: $kernel"
 
 out=$TEST_TMPDIR/linux.out
 err=$TEST_TMPDIR/linux.err
-"$NFV_VMM" --name linux --kernel "$kernel" --mem 512M --cpus 1 --cpuid-mask safe \
+"$NFV_VMM" --name linux --kernel "$kernel" --mem 512M --cpus 2 --cpuid-mask safe \
 	--cmdline "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1" \
 	--console "file:$out" </dev/null >/dev/null 2>"$err" &
 pid=$!
@@ -73,8 +78,37 @@ else
 	check_fail "maps differ"; echo "nfv-vmm's map:"; echo "$vmm_map" | sed 's/^/    /'
 fi
 
+# ACPI: the tables, then the MADT, parsed before the CPUs are counted.
+if ! wait_for_pattern "$out" 'smpboot: Allowing [0-9]+ CPUs' 120; then
+	check_fail "no 'smpboot: Allowing N CPUs' line within 120 s"
+fi
+expect_line "$out" 'ACPI: RSDP 0x0*E0000 [0-9A-F]+ \(v02 NFVKIT\)' "Linux found our RSDP (revision 2) at 0xE0000"
+for sig in XSDT FACP DSDT FACS APIC; do
+	expect_line "$out" "ACPI: $sig 0x0*E[0-9A-F]{4} " "Linux lists our $sig table"
+done
+expect_line "$out" 'ACPI: LAPIC_NMI \(acpi_id\[0xff\] .*lint\[0x1\]\)' "MADT: NMI on LINT1 of every CPU"
+expect_line "$out" 'IOAPIC\[0\]: apic_id 2, version [0-9]+, address 0xfec00000, GSI 0-23' \
+	"MADT: the IOAPIC (ID 2 after two CPUs, 0xFEC00000, GSIs 0-23)"
+expect_line "$out" 'ACPI: INT_SRC_OVR \(bus 0 bus_irq 0 global_irq 2 dfl dfl\)' "MADT: IRQ 0 (PIT) -> GSI 2"
+expect_line "$out" 'ACPI: INT_SRC_OVR \(bus 0 bus_irq 9 global_irq 9 high level\)' "MADT: IRQ 9 (SCI) -> GSI 9, level"
+expect_line "$out" 'ACPI: Using ACPI \(MADT\) for SMP configuration information' "Linux takes its SMP configuration from the MADT"
+expect_line "$out" 'smpboot: Allowing 2 CPUs, 0 hotplug CPUs' "Linux allows both vCPUs"
+# Later (about 25 s more here) the APIC set-up uses the IOAPIC the MADT gave.
+if wait_for_pattern "$out" 'APIC: (Switch to|ACPI MADT or MP tables)' 120; then
+	expect_line "$out" 'APIC: Switch to symmetric I/O mode setup' "Linux routes interrupts through our IOAPIC"
+else
+	check_fail "no APIC set-up line within 120 s"
+fi
+if grep -a -q -E 'ACPI BIOS (Error|Warning)|not listed by BIOS|MADT or MP tables are not detected' "$out"; then
+	check_fail "Linux complained about the firmware tables:"
+	grep -a -E 'ACPI BIOS (Error|Warning)|not listed by BIOS|MADT or MP tables are not detected' "$out" | sed 's/^/    /'
+else
+	ok "no ACPI BIOS error or warning, no missing boot CPU"
+fi
+grep -a -E 'ACPI|IOAPIC\[|smpboot|APIC: ' "$out" | sed 's/^/    /'
+
 if pid_alive "$pid"; then
-	echo "ending the VM after the map (on an emulated KVM the kernel would later stop at an instruction KVM cannot emulate)"
+	echo "ending the VM after the ACPI lines (on an emulated KVM the kernel would later stop at an instruction KVM cannot emulate)"
 	kill -TERM "$pid"
 	wait_pid "$pid" 20
 	st=$?
