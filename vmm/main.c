@@ -267,6 +267,33 @@ static const char *e820_type_name(uint32_t type)
 	}
 }
 
+/*
+ * kvm-pvm (a software KVM for hosts without nested VT-x) lets a VMM hide only
+ * some CPUID features: cx16, x2apic, tsc-deadline and the hypervisor bit
+ * were seen to go; xsave, the AVX family, aes, rdrand, movbe, popcnt and
+ * sse4.2 stay visible whatever the VMM sets (QEMU's "-cpu host,-xsave" meets
+ * the same limit there). Say so rather than let the user believe the mask.
+ */
+static void warn_pvm_cpuid(const struct cpuid_mask *mask)
+{
+	static const char *const maskable[] = { "cx16", "x2apic", "tsc-deadline", "hypervisor" };
+	struct cpuid_mask rest = *mask;
+	char names[256];
+
+	if (access("/sys/module/kvm_pvm", F_OK) != 0)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(maskable); i++)
+		for (size_t f = 0; f < cpuid_nr_features; f++)
+			if (strcmp(cpuid_features[f].name, maskable[i]) == 0)
+				rest.hidden &= ~(1ull << f);
+	if (!rest.hidden)
+		return;
+	cpuid_mask_format(&rest, names, sizeof(names));
+	log_warn("this host's KVM (kvm_pvm) may keep these features visible to the guest "
+		 "whatever --cpuid-mask says: %s",
+		 names);
+}
+
 static int setup_devices(struct kvm_vm *vm, int console_fd, char *err, size_t err_len)
 {
 	int ret;
@@ -404,6 +431,7 @@ int main(int argc, char **argv)
 			 cfg.hugepages ? " (hugepages)" : "",
 			 vm.boot.kind == BOOT_KIND_PVH ? "PVH" : "bzImage", cfg.kernel, mask);
 	}
+	warn_pvm_cpuid(&cfg.cpuid_mask);
 	if (vcpus_start(&vm) < 0)
 		log_err("not every vCPU started");
 	if (evloop_run(vm.loop) < 0)

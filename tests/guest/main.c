@@ -119,6 +119,21 @@ static void __attribute__((noreturn)) mode_spin(void)
 	}
 }
 
+/* CPUID leaves 1 and 7 as the guest sees them (the VMM may hide features). */
+static int mode_cpuid(void)
+{
+	static const uint32_t leaves[] = { 1, 7 };
+
+	for (unsigned int i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
+		uint32_t a = leaves[i], b, c = 0, d;
+
+		__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+		printf("test-guest: cpuid leaf=0x%x eax=0x%08x ebx=0x%08x ecx=0x%08x edx=0x%08x\n",
+		       leaves[i], a, b, c, d);
+	}
+	return 0;
+}
+
 void guest_main(const struct hvm_start_info *si);
 
 void guest_main(const struct hvm_start_info *si)
@@ -206,5 +221,7 @@ void guest_main(const struct hvm_start_info *si)
 		guest_exit(mode_badmem());
 	if (!strcmp(mode, "spin"))
 		mode_spin();
+	if (!strcmp(mode, "cpuid"))
+		guest_exit(mode_cpuid());
 	usage_error("unknown mode", mode);
 }

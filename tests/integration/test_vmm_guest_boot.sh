@@ -124,6 +124,33 @@ expect_line "$out" 'badmem read 0xd0000000 = 0xffffffff' "badmem: unassigned MMI
 expect_line "$out" 'badmem read 0x[0-9a-f]+ \(above ram\) = 0xffffffff' "badmem: above RAM reads all ones"
 expect_line "$out" '^test-guest: badmem ok' "badmem: guest survived"
 
+# CPUID as the guest sees it: the hypervisor bit, the vCPU count, and a
+# feature hidden with --cpuid-mask.
+cpuid_reg()
+{
+	sed -n "s/^test-guest: cpuid leaf=$2 .*$3=\(0x[0-9a-f]*\).*/\1/p" "$1"
+}
+name=cpuid
+boot cpuid 60 "mode=cpuid" --cpus 2
+expect_status 0
+ecx=$(cpuid_reg "$out" 0x1 ecx)
+ebx=$(cpuid_reg "$out" 0x1 ebx)
+if [ -n "$ecx" ] && (((ecx >> 31) & 1)); then ok "cpuid: hypervisor bit set"; else check_fail "cpuid: hypervisor bit ($ecx)"; fi
+if [ -n "$ebx" ] && (( ((ebx >> 16) & 0xff) == 2 )); then ok "cpuid: 2 logical processors"; else check_fail "cpuid: logical count ($ebx)"; fi
+host_cx16=$(grep -c -w -m1 cx16 /proc/cpuinfo)
+if [ "$host_cx16" -gt 0 ]; then
+	if (((ecx >> 13) & 1)); then ok "cpuid: cx16 visible by default"; else check_fail "cpuid: cx16 missing ($ecx)"; fi
+fi
+name=cpuid_mask
+boot cpuid_mask 60 "mode=cpuid" --cpuid-mask cx16,x2apic
+expect_status 0
+ecx=$(cpuid_reg "$out" 0x1 ecx)
+if [ -n "$ecx" ] && ! (((ecx >> 13) & 1)) && ! (((ecx >> 21) & 1)); then
+	ok "cpuid: --cpuid-mask cx16,x2apic hides both ($ecx)"
+else
+	check_fail "cpuid: mask not applied ($ecx)"
+fi
+
 name=console_file
 boot console_file 60 "mode=hello exit=3" --console "file:$TEST_TMPDIR/console.log"
 expect_status 3
