@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/support/testutil.h"
+
 #include "common/guestmem.h"
 #include "common/log.h"
 #include "vmm/acpi.h"
@@ -30,73 +32,15 @@
 #define HDR_LEN 36
 #define PCI_SLOTS 32
 
-struct arena {
-	struct guest_mem gm;
-	uint8_t *ram;
-};
-
-static struct arena *arena_new(uint64_t size)
-{
-	struct arena *a = calloc(1, sizeof(*a));
-
-	assert_non_null(a);
-	a->ram = calloc(1, size);
-	assert_non_null(a->ram);
-	assert_int_equal(gm_add_region(&a->gm, 0, size, a->ram, -1, 0), 0);
-	return a;
-}
-
-static void arena_free(struct arena *a)
-{
-	free(a->ram);
-	free(a);
-}
-
-static uint16_t rd16(const uint8_t *p, size_t off)
-{
-	return (uint16_t)(p[off] | p[off + 1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p, size_t off)
-{
-	return (uint32_t)rd16(p, off) | (uint32_t)rd16(p, off + 2) << 16;
-}
-
-static uint64_t rd64(const uint8_t *p, size_t off)
-{
-	return (uint64_t)rd32(p, off) | (uint64_t)rd32(p, off + 4) << 32;
-}
-
-static void wr16(uint8_t *p, size_t off, uint16_t v)
-{
-	p[off] = (uint8_t)v;
-	p[off + 1] = (uint8_t)(v >> 8);
-}
-
-static void wr32(uint8_t *p, size_t off, uint32_t v)
-{
-	wr16(p, off, (uint16_t)v);
-	wr16(p, off + 2, (uint16_t)(v >> 16));
-}
-
-static uint8_t sum(const uint8_t *p, size_t len)
-{
-	uint8_t s = 0;
-
-	while (len--)
-		s += *p++;
-	return s;
-}
-
 /* Linux's acpi_find_root_pointer() over the BIOS area: the RSDP's address or 0. */
 static uint64_t scan_rsdp(const uint8_t *ram)
 {
 	for (uint64_t a = SCAN_START; a + 36 <= SCAN_END; a += 16) {
 		const uint8_t *p = ram + a;
 
-		if (memcmp(p, "RSD PTR ", 8) != 0 || sum(p, 20) != 0)
+		if (memcmp(p, "RSD PTR ", 8) != 0 || sum8(p, 20) != 0)
 			continue;
-		if (p[15] >= 2 && sum(p, rd32(p, 20)) != 0)
+		if (p[15] >= 2 && sum8(p, rd32(p, 20)) != 0)
 			continue;
 		return a;
 	}
@@ -117,7 +61,7 @@ static uint32_t check_table(const uint8_t *ram, uint64_t addr, const char *sig, 
 	assert_true(len >= HDR_LEN);
 	assert_true(addr + len <= SCAN_END);
 	assert_int_equal(t[8], rev);
-	assert_int_equal(sum(t, len), 0);
+	assert_int_equal(sum8(t, len), 0);
 	assert_memory_equal(t + 10, "NFVKIT", 6);
 	return len;
 }
@@ -145,8 +89,8 @@ static struct tables check_all(const uint8_t *ram)
 	p = ram + t.rsdp;
 	assert_int_equal(p[15], 2);	   /* revision */
 	assert_int_equal(rd32(p, 20), 36); /* length */
-	assert_int_equal(sum(p, 20), 0);   /* ACPI 1.0 checksum */
-	assert_int_equal(sum(p, 36), 0);   /* extended checksum */
+	assert_int_equal(sum8(p, 20), 0);   /* ACPI 1.0 checksum */
+	assert_int_equal(sum8(p, 36), 0);   /* extended checksum */
 	assert_memory_equal(p + 9, "NFVKIT", 6);
 	assert_int_equal(rd32(p, 16), 0); /* no RSDT */
 	t.xsdt = rd64(p, 24);
@@ -221,7 +165,7 @@ static struct tables write_and_check(struct arena *a, unsigned int cpus,
 
 static void test_fadt(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0);
 	struct tables t = write_and_check(a, 2, NULL, 0);
 	const uint8_t *f = a->ram + t.fadt;
 
@@ -319,7 +263,7 @@ static void test_madt_sizes(void **state)
 
 	(void)state;
 	for (unsigned int i = 0; i < ARRAY_SIZE(counts); i++) {
-		struct arena *a = arena_new(MEM_SIZE);
+		struct arena *a = arena_new(MEM_SIZE, 0);
 		struct tables t = write_and_check(a, counts[i], NULL, 0);
 
 		assert_int_equal(rd32(a->ram + t.madt, 4), 44 + 8 * counts[i] + 12 + 2 * 10 + 6);
@@ -487,7 +431,7 @@ static void check_dsdt(const uint8_t *ram, uint64_t dsdt, const struct mp_pci_ir
 static void test_dsdt(void **state)
 {
 	struct mp_pci_irq pci[PCI_SLOTS * 4];
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0);
 
 	(void)state;
 	/*
@@ -534,7 +478,7 @@ static void test_no_overlap_with_mptable(void **state)
 					      .pin = 1,
 					      .gsi = (uint8_t)(16 + i % 8) };
 	for (unsigned int i = 0; i < ARRAY_SIZE(cpus); i++) {
-		struct arena *a = arena_new(MEM_SIZE);
+		struct arena *a = arena_new(MEM_SIZE, 0);
 		struct tables t;
 		uint64_t rsdp, mpf, mpc, mp_end;
 
@@ -547,11 +491,11 @@ static void test_no_overlap_with_mptable(void **state)
 
 		mpf = BOOT_EBDA_START;
 		assert_memory_equal(a->ram + mpf, "_MP_", 4);
-		assert_int_equal(sum(a->ram + mpf, 16), 0);
+		assert_int_equal(sum8(a->ram + mpf, 16), 0);
 		mpc = rd32(a->ram + mpf, 4);
 		assert_memory_equal(a->ram + mpc, "PCMP", 4);
 		mp_end = mpc + rd16(a->ram + mpc, 4) + rd16(a->ram + mpc, 40);
-		assert_int_equal(sum(a->ram + mpc, rd16(a->ram + mpc, 4)), 0);
+		assert_int_equal(sum8(a->ram + mpc, rd16(a->ram + mpc, 4)), 0);
 		assert_true(mp_end <= ACPI_RSDP_ADDR || mpf >= t.end);
 		assert_true(t.end <= ACPI_AREA_END);
 		arena_free(a);
@@ -560,7 +504,7 @@ static void test_no_overlap_with_mptable(void **state)
 
 static void test_bad_arguments(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0);
 	struct mp_pci_irq bad_pin = { .slot = 1, .pin = 5, .gsi = 16 };
 	struct mp_pci_irq bad_slot = { .slot = 32, .pin = 1, .gsi = 16 };
 	struct mp_pci_irq bad_gsi = { .slot = 1, .pin = 1, .gsi = 24 };
@@ -582,7 +526,7 @@ static void test_bad_arguments(void **state)
 
 	/* RAM that ends below the BIOS area. */
 	{
-		struct arena *small = arena_new(512 * KiB);
+		struct arena *small = arena_new(512 * KiB, 0);
 
 		assert_int_equal(acpi_write(&small->gm, 1, NULL, 0, &rsdp), -EFAULT);
 		arena_free(small);
@@ -671,7 +615,7 @@ static void test_rsdp_to_pvh(void **state)
 
 	(void)state;
 	for (unsigned int i = 0; i < ARRAY_SIZE(rsdp_in); i++) {
-		struct arena *a = arena_new(MEM_SIZE);
+		struct arena *a = arena_new(MEM_SIZE, 0);
 		struct boot_entry e;
 		char err[256] = "";
 		size_t len;
@@ -712,7 +656,7 @@ static void test_rsdp_to_bzimage(void **state)
 
 	(void)state;
 	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct arena *a = arena_new(MEM_SIZE);
+		struct arena *a = arena_new(MEM_SIZE, 0);
 		struct boot_entry e;
 		char err[256] = "";
 		size_t len;

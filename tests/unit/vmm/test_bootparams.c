@@ -14,39 +14,13 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/support/testutil.h"
+
 #include "common/guestmem.h"
 #include "common/log.h"
 #include "vmm/boot.h"
 
 #define MEM_SIZE (32 * MiB)
-
-static uint16_t rd16(const uint8_t *p, size_t off)
-{
-	return (uint16_t)(p[off] | p[off + 1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p, size_t off)
-{
-	return (uint32_t)p[off] | (uint32_t)p[off + 1] << 8 | (uint32_t)p[off + 2] << 16 |
-	       (uint32_t)p[off + 3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p, size_t off)
-{
-	return (uint64_t)rd32(p, off) | (uint64_t)rd32(p, off + 4) << 32;
-}
-
-static void wr16(uint8_t *p, size_t off, uint16_t v)
-{
-	p[off] = (uint8_t)v;
-	p[off + 1] = (uint8_t)(v >> 8);
-}
-
-static void wr32(uint8_t *p, size_t off, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[off + i] = (uint8_t)(v >> (8 * i));
-}
 
 /* A minimal valid bzImage: 4 setup sectors + 64 KiB of kernel. */
 static uint8_t *make_bzimage(size_t *len, uint8_t jump)
@@ -80,29 +54,6 @@ static uint8_t *make_bzimage(size_t *len, uint8_t jump)
 	return img;
 }
 
-struct arena {
-	struct guest_mem gm;
-	uint8_t *ram;
-};
-
-static struct arena *arena_new(uint64_t size)
-{
-	struct arena *a = calloc(1, sizeof(*a));
-
-	assert_non_null(a);
-	a->ram = malloc(size);
-	assert_non_null(a->ram);
-	memset(a->ram, 0xAA, size);
-	assert_int_equal(gm_add_region(&a->gm, 0, size, a->ram, -1, 0), 0);
-	return a;
-}
-
-static void arena_free(struct arena *a)
-{
-	free(a->ram);
-	free(a);
-}
-
 static void *reserve(uint64_t size)
 {
 	/* Address space only: e820_build never touches guest memory. */
@@ -121,7 +72,7 @@ static void check_entry(const struct e820_entry *e, uint64_t addr, uint64_t size
 
 static void test_boot_params_fields(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0xAA);
 	struct e820_entry map[E820_MAX_ENTRIES];
 	struct boot_entry e;
 	uint8_t rd[10000];
@@ -176,7 +127,7 @@ static void test_boot_params_fields(void **state)
 /* The header length comes from the jump at 0x200, bounded to the header's room. */
 static void test_setup_header_length(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0xAA);
 	struct boot_entry e;
 	char err[256];
 	size_t len;
@@ -204,7 +155,7 @@ static void test_setup_header_length(void **state)
 
 static void test_e820_small(void **state)
 {
-	struct arena *a = arena_new(16 * MiB);
+	struct arena *a = arena_new(16 * MiB, 0xAA);
 	struct e820_entry map[E820_MAX_ENTRIES];
 
 	assert_int_equal(e820_build(&a->gm, map, E820_MAX_ENTRIES), 5);
@@ -218,7 +169,7 @@ static void test_e820_small(void **state)
 	arena_free(a);
 
 	/* Exactly 1 MiB: nothing above it. */
-	a = arena_new(1 * MiB);
+	a = arena_new(1 * MiB, 0xAA);
 	assert_int_equal(e820_build(&a->gm, map, E820_MAX_ENTRIES), 4);
 	check_entry(&map[2], 0xfec00000, 0x1000, E820_RESERVED);
 	arena_free(a);
@@ -281,7 +232,7 @@ static void test_e820_refused(void **state)
 
 static void test_page_tables_and_gdt(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0xAA);
 	struct boot_entry e;
 	char err[256];
 	size_t len;

@@ -14,60 +14,14 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/support/testutil.h"
+
 #include "common/guestmem.h"
 #include "common/log.h"
 #include "vmm/boot.h"
 
 #define MEM_SIZE (64 * MiB)
 #define PAGE 4096u
-
-struct arena {
-	struct guest_mem gm;
-	uint8_t *ram;
-	uint64_t size;
-};
-
-static struct arena *arena_new(uint64_t size)
-{
-	struct arena *a = calloc(1, sizeof(*a));
-
-	assert_non_null(a);
-	a->ram = malloc(size);
-	assert_non_null(a->ram);
-	memset(a->ram, 0xAA, size);
-	a->size = size;
-	assert_int_equal(gm_add_region(&a->gm, 0, size, a->ram, -1, 0), 0);
-	return a;
-}
-
-static void arena_free(struct arena *a)
-{
-	free(a->ram);
-	free(a);
-}
-
-static uint16_t rd16(const uint8_t *p, size_t off)
-{
-	return (uint16_t)(p[off] | p[off + 1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p, size_t off)
-{
-	return (uint32_t)p[off] | (uint32_t)p[off + 1] << 8 | (uint32_t)p[off + 2] << 16 |
-	       (uint32_t)p[off + 3] << 24;
-}
-
-static void wr16(uint8_t *p, size_t off, uint16_t v)
-{
-	p[off] = (uint8_t)v;
-	p[off + 1] = (uint8_t)(v >> 8);
-}
-
-static void wr32(uint8_t *p, size_t off, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[off + i] = (uint8_t)(v >> (8 * i));
-}
 
 /* What the synthetic image says about itself. */
 struct bz_opts {
@@ -149,7 +103,7 @@ static int load(struct arena *a, const uint8_t *img, size_t len, const char *cmd
 
 static void test_good_image(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0xAA);
 	struct boot_entry e;
 	char err[256];
 	size_t len;
@@ -192,7 +146,7 @@ static void test_good_image(void **state)
 
 static void test_bad_magic(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0xAA);
 	struct boot_entry e;
 	char err[256];
 	size_t len;
@@ -215,7 +169,7 @@ static void test_bad_magic(void **state)
 
 static void test_old_protocol(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0xAA);
 	struct bz_opts o = good_opts;
 	struct boot_entry e;
 	char err[256];
@@ -243,7 +197,7 @@ static void test_old_protocol(void **state)
 
 static void test_no_kernel64(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0xAA);
 	struct bz_opts o = good_opts;
 	struct boot_entry e;
 	char err[256];
@@ -267,7 +221,7 @@ static void test_no_kernel64(void **state)
 
 static void test_truncated(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0xAA);
 	struct boot_entry e;
 	char err[256];
 	size_t len;
@@ -299,7 +253,7 @@ static void test_truncated(void **state)
 
 static void test_setup_sects_zero(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0xAA);
 	struct bz_opts o = good_opts;
 	struct boot_entry e;
 	char err[256];
@@ -318,7 +272,7 @@ static void test_setup_sects_zero(void **state)
 
 static void test_cmdline_too_long(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0xAA);
 	struct bz_opts o = good_opts;
 	struct boot_entry e;
 	char err[256];
@@ -364,7 +318,7 @@ static uint8_t *make_initrd(size_t len)
 
 static void test_initrd_placement(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0xAA);
 	struct bz_opts o = good_opts;
 	struct boot_entry e;
 	char err[256];
@@ -423,7 +377,7 @@ static void test_initrd_placement(void **state)
 
 static void test_kernel_too_big(void **state)
 {
-	struct arena *a = arena_new(8 * MiB);
+	struct arena *a = arena_new(8 * MiB, 0xAA);
 	struct bz_opts o = good_opts;
 	struct boot_entry e;
 	char err[256];
@@ -445,7 +399,7 @@ static void test_kernel_too_big(void **state)
 /* Random header fields around a valid magic: any result but a crash. */
 static void test_garbage_headers(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0xAA);
 	struct boot_entry e;
 	char err[256];
 	uint8_t rd[5000];

@@ -14,53 +14,13 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/support/testutil.h"
+
 #include "common/guestmem.h"
 #include "common/log.h"
 #include "vmm/boot.h"
 
 #define MEM_SIZE (2 * MiB)
-
-struct arena {
-	struct guest_mem gm;
-	uint8_t *ram;
-};
-
-static struct arena *arena_new(uint64_t size)
-{
-	struct arena *a = calloc(1, sizeof(*a));
-
-	assert_non_null(a);
-	a->ram = calloc(1, size);
-	assert_non_null(a->ram);
-	assert_int_equal(gm_add_region(&a->gm, 0, size, a->ram, -1, 0), 0);
-	return a;
-}
-
-static void arena_free(struct arena *a)
-{
-	free(a->ram);
-	free(a);
-}
-
-static uint16_t rd16(const uint8_t *p, size_t off)
-{
-	return (uint16_t)(p[off] | p[off + 1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p, size_t off)
-{
-	return (uint32_t)p[off] | (uint32_t)p[off + 1] << 8 | (uint32_t)p[off + 2] << 16 |
-	       (uint32_t)p[off + 3] << 24;
-}
-
-static uint8_t sum(const uint8_t *p, size_t len)
-{
-	uint8_t s = 0;
-
-	while (len--)
-		s += *p++;
-	return s;
-}
 
 /* Linux's smp_scan_config() over one area: the floating pointer's address or 0. */
 static uint64_t scan(const uint8_t *ram, uint64_t base, uint64_t len)
@@ -68,7 +28,7 @@ static uint64_t scan(const uint8_t *ram, uint64_t base, uint64_t len)
 	for (uint64_t a = base; a + 16 <= base + len; a += 16) {
 		const uint8_t *p = ram + a;
 
-		if (memcmp(p, "_MP_", 4) == 0 && p[8] == 1 && sum(p, 16) == 0 &&
+		if (memcmp(p, "_MP_", 4) == 0 && p[8] == 1 && sum8(p, 16) == 0 &&
 		    (p[9] == 1 || p[9] == 4))
 			return a;
 	}
@@ -118,7 +78,7 @@ static void parse(const uint8_t *ram, struct parsed *out)
 	t = ram + cfg;
 	assert_memory_equal(t, "PCMP", 4);
 	assert_true(cfg + rd16(t, 4) <= BOOT_HIGH_MEM); /* inside the reserved area */
-	assert_int_equal(sum(t, rd16(t, 4)), 0);
+	assert_int_equal(sum8(t, rd16(t, 4)), 0);
 	assert_int_equal(t[6], 4);
 	assert_memory_equal(t + 8, "NFVKIT", 6);
 	assert_memory_equal(t + 16, "NFVKIT", 6);
@@ -219,7 +179,7 @@ static void check_lints(const struct parsed *m)
 
 static void test_one_cpu(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0);
 	struct parsed *m = malloc(sizeof(*m));
 
 	assert_non_null(m);
@@ -243,7 +203,7 @@ static void test_one_cpu(void **state)
 
 static void test_four_cpus_pci(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0);
 	struct parsed *m = malloc(sizeof(*m));
 	const struct mp_pci_irq pci[] = {
 		{ .slot = 1, .pin = 1, .gsi = 16 },
@@ -285,7 +245,7 @@ static void test_four_cpus_pci(void **state)
 
 static void test_many_cpus(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0);
 	struct parsed *m = malloc(sizeof(*m));
 
 	assert_non_null(m);
@@ -299,7 +259,7 @@ static void test_many_cpus(void **state)
 
 static void test_refused(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0);
 	struct mp_pci_irq bad = { .slot = 1, .pin = 1, .gsi = 16 };
 	struct mp_pci_irq *lots;
 
@@ -329,7 +289,7 @@ static void test_refused(void **state)
 	arena_free(a);
 
 	/* Guest RAM that does not reach the EBDA. */
-	a = arena_new(512 * KiB);
+	a = arena_new(512 * KiB, 0);
 	assert_int_equal(mptable_write(&a->gm, 1, NULL, 0), -EFAULT);
 	arena_free(a);
 }

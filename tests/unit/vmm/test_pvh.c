@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/support/testutil.h"
+
 #include "common/guestmem.h"
 #include "common/log.h"
 #include "vmm/boot.h"
@@ -228,45 +230,6 @@ static uint8_t *build_elf(const struct t_elf *t, size_t *len)
 	return f;
 }
 
-struct arena {
-	struct guest_mem gm;
-	uint8_t *ram;
-};
-
-static struct arena *arena_new(uint64_t size)
-{
-	struct arena *a = calloc(1, sizeof(*a));
-
-	assert_non_null(a);
-	a->ram = malloc(size);
-	assert_non_null(a->ram);
-	memset(a->ram, 0xAA, size);
-	assert_int_equal(gm_add_region(&a->gm, 0, size, a->ram, -1, 0), 0);
-	return a;
-}
-
-static void arena_free(struct arena *a)
-{
-	free(a->ram);
-	free(a);
-}
-
-static uint32_t rd32(const uint8_t *p, size_t off)
-{
-	uint32_t v;
-
-	memcpy(&v, p + off, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p, size_t off)
-{
-	uint64_t v;
-
-	memcpy(&v, p + off, sizeof(v));
-	return v;
-}
-
 static int load_elf(struct arena *a, const struct t_elf *t, const char *cmdline,
 		    const uint8_t *initrd, size_t initrd_len, struct boot_entry *e, char *err,
 		    size_t err_len)
@@ -339,7 +302,7 @@ static void check_start_info(const struct arena *a, uint32_t nr_modules)
 
 static void test_elf64_load(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0xAA);
 	struct t_elf t = default_elf(true);
 	struct boot_entry e;
 	char err[256];
@@ -378,7 +341,7 @@ static uint8_t *make_initrd(size_t len)
 
 static void test_elf32_initrd(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0xAA);
 	struct t_elf t = default_elf(false);
 	struct boot_entry e;
 	char err[256];
@@ -416,7 +379,7 @@ static void test_elf32_initrd(void **state)
 
 static void test_dispatch(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0xAA);
 	struct t_elf t = default_elf(true);
 	struct boot_entry e;
 	char err[256];
@@ -434,7 +397,7 @@ static void test_dispatch(void **state)
 
 static void test_missing_note(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0xAA);
 	struct t_elf t = default_elf(true);
 	struct boot_entry e;
 	char err[256];
@@ -467,7 +430,7 @@ static void test_missing_note(void **state)
 
 static void test_note_in_section(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0xAA);
 	struct boot_entry e;
 	char err[256];
 
@@ -484,7 +447,7 @@ static void test_note_in_section(void **state)
 
 static void test_note_align8(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0xAA);
 	struct t_elf t = default_elf(true);
 	struct boot_entry e;
 	char err[256];
@@ -505,7 +468,7 @@ static void test_note_align8(void **state)
 
 static void test_segment_outside_ram(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0xAA);
 	struct t_elf t;
 	struct boot_entry e;
 	char err[256];
@@ -545,7 +508,7 @@ static void test_segment_outside_ram(void **state)
 
 static void test_malformed_headers(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0xAA);
 	struct t_elf t;
 	struct boot_entry e;
 	char err[256];
@@ -637,7 +600,7 @@ static void test_malformed_headers(void **state)
 
 static void test_bad_note(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0xAA);
 	struct t_elf t;
 	struct boot_entry e;
 	uint8_t notes[TEXT_OFF - NOTE_OFF];
@@ -677,7 +640,7 @@ static void test_bad_note(void **state)
 /* Random damage to the headers and notes: any result but a crash. */
 static void test_garbage(void **state)
 {
-	struct arena *a = arena_new(MEM_SIZE);
+	struct arena *a = arena_new(MEM_SIZE, 0xAA);
 	struct boot_entry e;
 	char err[256];
 	uint8_t rd[3000];
