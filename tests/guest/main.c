@@ -119,6 +119,18 @@ static void __attribute__((noreturn)) mode_spin(void)
 	}
 }
 
+/* Reset through the keyboard controller, as Linux's reboot=k does. */
+static int mode_reset(void)
+{
+	printf("test-guest: reset: pulsing the i8042 reset line\n");
+	/* Wait (bounded) for the input buffer to drain, then command 0xFE. */
+	for (int i = 0; i < 1000 && (inb(0x64) & 0x02); i++)
+		cpu_relax();
+	outb(0x64, 0xfe);
+	printf("test-guest: reset: still running\n");
+	return 7;
+}
+
 /* CPUID leaves 1 and 7 as the guest sees them (the VMM may hide features). */
 static int mode_cpuid(void)
 {
@@ -221,6 +233,8 @@ void guest_main(const struct hvm_start_info *si)
 		guest_exit(mode_badmem());
 	if (!strcmp(mode, "spin"))
 		mode_spin();
+	if (!strcmp(mode, "reset"))
+		guest_exit(mode_reset());
 	if (!strcmp(mode, "cpuid"))
 		guest_exit(mode_cpuid());
 	usage_error("unknown mode", mode);

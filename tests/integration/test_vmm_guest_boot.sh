@@ -103,6 +103,13 @@ expect_status 0
 expect_line "$out" '^test-guest: pci 00:00\.0 8086:1237 class=060000' "pci: host bridge found through 0xCF8/0xCFC"
 expect_line "$out" '^test-guest: pci done devices=1' "pci: one device on bus 0"
 
+name=reset
+boot reset 60 "mode=reset"
+expect_status 0
+expect_line "$out" 'pulsing the i8042 reset line' "reset: guest asked for a reset"
+if grep -q 'still running' "$out"; then check_fail "reset: guest kept running"; else ok "reset: the VM stopped at the reset"; fi
+expect_line "$err" "ended: guest reset the machine \(i8042\)" "reset: reason logged"
+
 name=badarg
 boot badarg 60 "mode=hello frobnicate=1"
 expect_status 2
