@@ -23,7 +23,7 @@ build_pkgs=(meson ninja-build gcc pkg-config libc6-dev linux-libc-dev binutils
     libdpdk-dev)
 # What the integration tests drive: QEMU as the reference VMM, lz4 to unpack
 # the Debian kernel's payload, python3 for the control-socket client.
-test_pkgs=(qemu-system-x86 lz4 python3 iproute2 procps)
+test_pkgs=(qemu-system-x86 lz4 python3 iproute2 procps iputils-ping)
 
 say() { printf 'bootstrap: %s\n' "$*"; }
 as_root() {

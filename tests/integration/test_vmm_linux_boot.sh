@@ -49,7 +49,11 @@ echo "kernel: $kernel"
 
 out=$TEST_TMPDIR/linux.out
 err=$TEST_TMPDIR/linux.err
-"$NFV_VMM" --name linux --kernel "$kernel" --mem 512M --cpus 2 --cpuid-mask safe \
+# An initrd (its content does not matter for what is checked here: Linux
+# reserves it early and says where it is, which must be where nfv-vmm put it).
+initrd=$TEST_TMPDIR/initrd.img
+head -c $((3 * 1024 * 1024 + 123)) /dev/zero >"$initrd"
+"$NFV_VMM" --name linux --kernel "$kernel" --initrd "$initrd" --mem 512M --cpus 2 --cpuid-mask safe \
 	--cmdline "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1" \
 	--console "file:$out" </dev/null >/dev/null 2>"$err" &
 pid=$!
@@ -69,6 +73,20 @@ wait_for_pattern "$out" 'BIOS-e820' 60 || fail "no BIOS-e820 lines"
 if ! wait_for_pattern "$out" '(NX \(Execute Disable\)|SMBIOS|DMI|e820: update|tsc: |last_pfn)' 120; then
 	check_fail "the kernel stopped before finishing its e820 output"
 fi
+# RAMDISK: [mem A-B] in Linux's log is where nfv-vmm's log says it put the initrd.
+vmm_initrd=$(sed -n 's/.*initrd: \([0-9]*\) bytes at \(0x[0-9a-f]*\).*/\1 \2/p' "$err")
+if wait_for_pattern "$out" 'RAMDISK: \[mem' 60 && [ -n "$vmm_initrd" ]; then
+	read -r ilen iaddr <<<"$vmm_initrd"
+	want=$(printf 'RAMDISK: [mem 0x%08x-0x%08x]' $((iaddr)) $(( (iaddr + ilen + 4095) / 4096 * 4096 - 1 )))
+	if grep -a -q -F "$want" "$out"; then
+		ok "Linux found the initrd where nfv-vmm put it: $want"
+	else
+		check_fail "initrd: expected '$want', Linux said '$(grep -a -m1 -o 'RAMDISK: [^]]*]' "$out")'"
+	fi
+else
+	check_fail "initrd: no RAMDISK line from Linux or no initrd line from nfv-vmm"
+fi
+
 linux_map=$(grep -a -o 'BIOS-e820: \[mem 0x[0-9a-f]*-0x[0-9a-f]*\] [a-z]*' "$out" | sed 's/^BIOS-e820: //')
 vmm_map=$(grep -o 'e820: \[mem 0x[0-9a-f]*-0x[0-9a-f]*\] [a-z]*' "$err" | sed 's/^e820: //')
 echo "Linux's map:"; echo "$linux_map" | sed 's/^/    /'
