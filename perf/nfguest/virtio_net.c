@@ -657,8 +657,7 @@ static int vnet_probe(struct pci_dev *pci, const struct netif_config *cfg)
 			   (uint16_t)NETIF_MAX_QUEUES);
 	need_queues = (f & VIRTIO_F_BIT(VIRTIO_NET_F_CTRL_VQ)) ? ctrl_idx + 1 : 2 * nr;
 	if (vd->num_queues < need_queues)
-		return vpci_fail(vd, "device has %u queues, needs %u", vd->num_queues,
-				 need_queues);
+		return vpci_fail(vd, "device has %u queues, needs %u", vd->num_queues, need_queues);
 	nif->nr_queues = nr;
 	vn->qs = mem_alloc(nr * sizeof(*vn->qs), CACHE_LINE);
 	if (!vn->qs)
@@ -748,8 +747,8 @@ static int vnet_probe(struct pci_dev *pci, const struct netif_config *cfg)
 	nif->priv = vn;
 
 	features_str(f, fstr, sizeof(fstr));
-	vpci_msg(vd, "features=%s max_pairs=%u irq=%s", fstr, vn->max_pairs,
-		 vn->msix_on ? "msix" : vn->intx_on ? "intx" : "none");
+	vpci_msg(vd, "id=%04x:%04x features=%s max_pairs=%u irq=%s", pci->vendor, pci->device,
+		 fstr, vn->max_pairs, vn->msix_on ? "msix" : vn->intx_on ? "intx" : "none");
 
 	deadline = time_ns() + LINK_WAIT_NS;
 	while (!vnet_link_up(nif) && time_ns() < deadline)
