@@ -371,11 +371,53 @@ void ioapic_mask(uint32_t gsi, bool masked)
 	spin_unlock(&ioapic_lock);
 }
 
-int ioapic_route_intx(const struct pci_dev *d, int vector, int cpu)
+#define INTX_GSIS 24
+#define INTX_HANDLERS 8
+
+/* One vector per IOAPIC input used for INTx, shared by every device on it. */
+struct intx_line {
+	int vector;
+	uint32_t n;
+	struct {
+		irq_handler_t fn;
+		void *arg;
+	} h[INTX_HANDLERS];
+};
+static struct intx_line intx_lines[INTX_GSIS];
+
+static void intx_dispatch(void *arg)
 {
-	if (!d->irq_pin || !d->irq_line || d->irq_line == 0xff)
+	struct intx_line *l = arg;
+
+	for (uint32_t i = 0; i < l->n && i < INTX_HANDLERS; i++)
+		l->h[i].fn(l->h[i].arg);
+}
+
+int intx_attach(const struct pci_dev *d, irq_handler_t fn, void *arg, int cpu)
+{
+	struct intx_line *l;
+	uint32_t i;
+
+	if (!d->irq_pin || !d->irq_line || d->irq_line >= INTX_GSIS)
 		return -1;
-	if (ioapic_route(d->irq_line, vector, cpu, true, false))
+	l = &intx_lines[d->irq_line];
+	for (i = 0; i < l->n; i++)
+		if (l->h[i].fn == fn && l->h[i].arg == arg)
+			return d->irq_line;
+	if (l->n >= INTX_HANDLERS)
+		return -1;
+	if (!l->vector) {
+		int v = irq_alloc_vector();
+
+		if (v < 0 || irq_register(v, intx_dispatch, l))
+			return -1;
+		l->vector = v;
+	}
+	l->h[l->n].fn = fn;
+	l->h[l->n].arg = arg;
+	barrier();
+	l->n++;
+	if (l->n == 1 && ioapic_route(d->irq_line, l->vector, cpu, true, false))
 		return -1;
 	return d->irq_line;
 }

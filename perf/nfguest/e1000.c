@@ -135,7 +135,6 @@ struct e1000 {
 	uint16_t tx_clean;	/* oldest descriptor still owned by the device */
 	uint16_t tx_inflight;
 	uint64_t next_mpc;	/* TSC time of the next MPC read */
-	int vector;
 	int gsi;
 };
 
@@ -282,13 +281,12 @@ static bool e1000_link_up(struct netif *nif)
 }
 
 /*
- * All e1000s share one vector: with several NICs, PCI INTx lines end up
- * shared (QEMU's PIIX has four links for all slots), and an IOAPIC input
- * routes to one vector only.
+ * One handler serves every e1000: it is attached to each INTx line an
+ * e1000 uses (lines are shared; QEMU's PIIX has four links for all slots)
+ * and asks each e1000 for its causes.
  */
 static struct e1000 *all_nics[NETIF_MAX];
 static int n_nics;
-static int shared_vector = -1;
 
 /*
  * INTx handler (level-triggered): reading a device's ICR returns and
@@ -447,14 +445,7 @@ static int e1000_probe(struct pci_dev *pci, const struct netif_config *cfg)
 	nif->priv = e;
 
 	if (cfg->irq && n_nics < NETIF_MAX) {
-		if (shared_vector < 0) {
-			shared_vector = irq_alloc_vector();
-			if (shared_vector < 0)
-				return fail(pci, "no interrupt vector left");
-			irq_register(shared_vector, e1000_irq, NULL);
-		}
-		e->vector = shared_vector;
-		e->gsi = ioapic_route_intx(pci, e->vector, netif_queue_cpu(nif, 0));
+		e->gsi = intx_attach(pci, e1000_irq, NULL, netif_queue_cpu(nif, 0));
 		if (e->gsi < 0)
 			printf("nfguest: e1000 %02x:%02x.%x: no INTx line, polling\n", pci->bus,
 			       pci->dev, pci->fn);

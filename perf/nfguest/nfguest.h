@@ -512,15 +512,16 @@ void msi_compose(int vector, int cpu, uint64_t *addr, uint32_t *data);
 int ioapic_route(uint32_t gsi, int vector, int cpu, bool level, bool active_low);
 void ioapic_mask(uint32_t gsi, bool masked);
 /*
- * Route a PCI device's INTx to vector on cpu: level-triggered, active high
- * (as QEMU's i440FX/PIIX wires PCI interrupts to the IOAPIC), GSI = the
- * interrupt line register the firmware or VMM set (SeaBIOS under QEMU).
- * Returns the GSI, or -1 when the device has no INTx pin or the line is
- * unset (0 or 0xff). A GSI delivers one vector: routing it again replaces
- * the earlier route, so drivers whose devices may share a line (several
- * NICs behind QEMU's four PIIX links) use one vector and ask every device.
+ * Attach fn(arg) to a PCI device's INTx: level-triggered, active high (as
+ * QEMU's i440FX/PIIX and nfv-vmm wire PCI interrupts to the IOAPIC), GSI =
+ * the interrupt line register the firmware or VMM set. Devices of any kind
+ * may share a line: each GSI gets one vector, routed to `cpu` by its first
+ * user, and its interrupt calls every handler attached to it (each handler
+ * asks its own device). Attaching the same fn/arg twice is a no-op.
+ * Returns the GSI, or -1 when the device has no INTx pin, the line is unset
+ * (0 or 0xff) or out of range, or the line has no handler slot or vector left.
  */
-int ioapic_route_intx(const struct pci_dev *d, int vector, int cpu);
+int intx_attach(const struct pci_dev *d, irq_handler_t fn, void *arg, int cpu);
 
 /* ---- PVH start info (Xen public interface, hvm/start_info.h) ---------------------- */
 #define HVM_START_MAGIC		0x336ec578u

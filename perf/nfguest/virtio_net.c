@@ -675,14 +675,9 @@ static int vnet_probe(struct pci_dev *pci, const struct netif_config *cfg)
 		if (r == 0) {
 			nif->irq = true;
 		} else if (r == -1) {
-			int v = irq_alloc_vector();
-
-			if (v >= 0) {
-				irq_register(v, vnet_intx_irq, vn);
-				if (ioapic_route_intx(pci, v, netif_queue_cpu(nif, 0)) >= 0) {
-					vn->intx_on = true;
-					nif->irq = true;
-				}
+			if (intx_attach(pci, vnet_intx_irq, vn, netif_queue_cpu(nif, 0)) >= 0) {
+				vn->intx_on = true;
+				nif->irq = true;
 			}
 			vpci_msg(vd, "no MSI-X: %s", nif->irq ? "INTx" : "no INTx line, polling");
 		} else {
