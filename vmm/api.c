@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #define LOG_COMPONENT "api"
 #include "vmm/api.h"
+#include "vmm/nic.h"
 #include "vmm/serial.h"
 #include "common/log.h"
 
@@ -70,6 +71,38 @@ static void add_range(const struct io_range *r, void *arg)
 									__ATOMIC_RELAXED)));
 }
 
+/* One object per --nic: identity, the model's counters, the backend's counters. */
+static json_t *nics_stats(void)
+{
+	json_t *arr = json_array();
+	struct nic_info ni;
+
+	for (unsigned int i = 0; nic_get_info(i, &ni) == 0; i++) {
+		const struct e1000_stats *m = &ni.model;
+		const struct netdev_stats *n = &ni.netdev_stats;
+
+		json_array_append_new(
+			arr,
+			json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b, "
+				  "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, "
+				  "s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
+				  "name", ni.name, "kind", ni.kind, "backend", ni.backend, "netdev",
+				  ni.netdev, "mac", ni.mac, "pci", ni.pci, "gsi", (int)ni.gsi,
+				  "link_up", ni.link_up, "model", "tx_frames",
+				  (json_int_t)m->tx_frames, "rx_frames", (json_int_t)m->rx_frames,
+				  "tx_tdt_writes", (json_int_t)m->tx_tdt_writes, "irqs",
+				  (json_int_t)m->irqs, "guest_errors", (json_int_t)m->guest_errors,
+				  "rx_no_buffer", (json_int_t)m->rx_no_buffer, "rx_filtered",
+				  (json_int_t)m->rx_filtered, "tx_dropped", (json_int_t)m->tx_dropped,
+				  "netdev_stats", "tx_packets",
+				  (json_int_t)n->tx_packets, "tx_bytes", (json_int_t)n->tx_bytes,
+				  "tx_dropped", (json_int_t)n->tx_dropped, "rx_packets",
+				  (json_int_t)n->rx_packets, "rx_bytes", (json_int_t)n->rx_bytes,
+				  "rx_dropped", (json_int_t)n->rx_dropped));
+	}
+	return arr;
+}
+
 static json_t *cmd_stats(struct kvm_vm *vm)
 {
 	struct vm_exit_stats st;
@@ -92,14 +125,15 @@ static json_t *cmd_stats(struct kvm_vm *vm)
 	iobus_for_each(&vm->pio, add_range, pio);
 	iobus_for_each(&vm->mmio, add_range, mmio);
 	serial_get_stats(vm->com1, &ss);
-	return json_pack("{s:{s:I, s:o}, s:o, s:{s:o, s:I, s:o, s:I}, s:{s:I, s:I, s:I}}",
+	return json_pack("{s:{s:I, s:o}, s:o, s:{s:o, s:I, s:o, s:I}, s:{s:I, s:I, s:I}, s:o}",
 			 "exits", "total", (json_int_t)st.total, "by_reason", reasons, "vcpus",
 			 vcpus, "devices", "pio", pio, "pio_unhandled",
 			 (json_int_t)__atomic_load_n(&vm->pio.unhandled, __ATOMIC_RELAXED), "mmio",
 			 mmio, "mmio_unhandled",
 			 (json_int_t)__atomic_load_n(&vm->mmio.unhandled, __ATOMIC_RELAXED),
 			 "serial", "tx_bytes", (json_int_t)ss.tx_bytes, "rx_bytes",
-			 (json_int_t)ss.rx_bytes, "rx_dropped", (json_int_t)ss.rx_dropped);
+			 (json_int_t)ss.rx_bytes, "rx_dropped", (json_int_t)ss.rx_dropped, "nics",
+			 nics_stats());
 }
 
 /* Runs one request; returns the answer (never NULL). */

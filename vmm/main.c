@@ -12,6 +12,7 @@
 #include "vmm/api.h"
 #include "vmm/console.h"
 #include "vmm/kvm.h"
+#include "vmm/nic.h"
 #include "vmm/pci.h"
 #include "vmm/serial.h"
 
@@ -45,6 +46,17 @@ static const char usage_text[] =
 	"      --cpuid-mask LIST    hide CPUID features: names (xsave,cx16,avx2,...), 'safe'\n"
 	"                           (cx16,xsave: for nested, software-emulated KVM) or 'none'\n"
 	"\n"
+	"NICs (repeat --nic for more, at most 8):\n"
+	"      --nic e1000,tap=NAME[,mac=XX:XX:XX:XX:XX:XX]\n"
+	"                           an e1000 on tap NAME (created when missing; needs\n"
+	"                           CAP_NET_ADMIN)\n"
+	"      --nic e1000,pcap-in=FILE[,pcap-out=FILE][,mac=...]\n"
+	"      --nic e1000,pcap-out=FILE[,mac=...]\n"
+	"                           an e1000 fed from a pcap file (replayed once when the\n"
+	"                           guest enables RX) and/or recording what it sends\n"
+	"                           Without mac=, the MAC is generated from --name and the\n"
+	"                           NIC's index (locally administered, the same every run).\n"
+	"\n"
 	"Host side:\n"
 	"      --console KIND       stdio (default), file:PATH or none\n"
 	"      --api PATH           control socket: one JSON object per line\n"
@@ -67,6 +79,7 @@ enum {
 	OPT_API,
 	OPT_KVM,
 	OPT_CPUID_MASK,
+	OPT_NIC,
 	OPT_VERSION,
 };
 
@@ -78,6 +91,7 @@ static const struct option long_opts[] = {
 	{ "cpus", required_argument, NULL, 'c' },
 	{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
 	{ "cpuid-mask", required_argument, NULL, OPT_CPUID_MASK },
+	{ "nic", required_argument, NULL, OPT_NIC },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "api", required_argument, NULL, OPT_API },
 	{ "name", required_argument, NULL, 'n' },
@@ -89,6 +103,10 @@ static const struct option long_opts[] = {
 };
 
 #define usage_error(...) die_status(NFV_EXIT_USAGE, __VA_ARGS__)
+
+/* --nic options, in order: NIC i is nics[i]. */
+static struct nic_config nics[NIC_MAX];
+static unsigned int nr_nics;
 
 static uint64_t host_ram(void)
 {
@@ -177,6 +195,13 @@ static void parse_args(int argc, char **argv, struct vm_config *cfg)
 		case OPT_API:
 			cfg->api_path = optarg;
 			break;
+		case OPT_NIC:
+			if (nr_nics == NIC_MAX)
+				usage_error("--nic %s: at most %d NICs", optarg, NIC_MAX);
+			if (nic_config_parse(optarg, &nics[nr_nics], err, sizeof(err)) < 0)
+				usage_error("--nic %s: %s", optarg, err);
+			nr_nics++;
+			break;
 		case OPT_KVM:
 			cfg->kvm_path = optarg;
 			break;
@@ -196,6 +221,8 @@ static void parse_args(int argc, char **argv, struct vm_config *cfg)
 		usage_error("unexpected argument '%s' (see --help)", argv[optind]);
 	if (!cfg->kernel)
 		usage_error("no --kernel given (see --help)");
+	if (nic_configs_finish(nics, nr_nics, cfg->name, err, sizeof(err)) < 0)
+		usage_error("--nic: %s", err);
 }
 
 static void platform_stop(void *arg, enum platform_stop_reason why, int status)
@@ -294,6 +321,19 @@ static void warn_pvm_cpuid(const struct cpuid_mask *mask)
 		 names);
 }
 
+/* The NICs go on the PCI bus before the ACPI and MP tables list its INTx routes. */
+static void setup_nics(struct kvm_vm *vm)
+{
+	char err[1024];
+	bool bad_input;
+
+	for (unsigned int i = 0; i < nr_nics; i++)
+		if (nic_create(&nics[i], i, vm->pci, &vm->mem, vm->loop, err, sizeof(err),
+			       &bad_input) < 0)
+			die_status(bad_input ? NFV_EXIT_USAGE : NFV_EXIT_FAILURE, "--nic %u: %s", i,
+				   err);
+}
+
 static int setup_devices(struct kvm_vm *vm, int console_fd, char *err, size_t err_len)
 {
 	int ret;
@@ -380,6 +420,7 @@ int main(int argc, char **argv)
 	if (!acpi_pm || iobus_register(&vm.pio, ACPI_PM_BASE, ACPI_PM_LEN, acpi_pm_io, acpi_pm,
 				       "acpi-pm") < 0)
 		die("cannot register the ACPI PM registers");
+	setup_nics(&vm);
 
 	/* ACPI for kernels without MP table support; the loaders pass on the RSDP. */
 	pci_bus_for_each(vm.pci, collect_pci_irq, &mpirqs);
@@ -449,6 +490,9 @@ int main(int argc, char **argv)
 	evloop_event_free(vm.stop_event);
 	vcpus_destroy(&vm);
 	acpi_pm_free(acpi_pm);
+	nic_free_all();
+	for (unsigned int i = 0; i < nr_nics; i++)
+		nic_config_clear(&nics[i]);
 	pci_bus_free(vm.pci);
 	i8042_free(vm.i8042);
 	serial_free(vm.com1);
