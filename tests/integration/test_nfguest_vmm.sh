@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # nfguest (perf/nfguest) boots in nfv-vmm through PVH, with one and with two
-# vCPUs, comes up with no NIC (nfv-vmm has no NIC model yet) and prints
+# vCPUs, comes up with no NIC (none given to nfv-vmm) and prints
 # "nfguest: ready nics=0"; an unknown argument ends it with status 2.
 set -u
 
