@@ -21,11 +21,11 @@ build="${NFV_BUILD:-$here/build}"
 build_pkgs=(meson ninja-build gcc pkg-config libc6-dev linux-libc-dev binutils
     libjansson-dev libcmocka-dev libyaml-dev libpcap-dev libnl-3-dev libnl-route-3-dev
     libdpdk-dev)
-# What the tests drive: QEMU as the reference VMM, tshark to read captures,
-# clang's libFuzzer for the fuzzers, lz4 to unpack
-# the Debian kernel's payload, python3 for the control-socket client, tshark
-# to read the pcap files the NIC tests write (its setuid question defaults
-# to "no" under DEBIAN_FRONTEND=noninteractive).
+# What the tests drive: QEMU as the reference VMM, lz4 to unpack the Debian
+# kernel's payload, python3 for the control-socket client, ping, tshark to
+# read the pcap files the NIC tests write (its setuid question defaults to
+# "no" under DEBIAN_FRONTEND=noninteractive), clang's libFuzzer for the
+# fuzzers.
 test_pkgs=(qemu-system-x86 lz4 python3 iproute2 procps iputils-ping tshark
     clang libclang-rt-14-dev)
 
