@@ -315,6 +315,13 @@
 #define E1000_RX_BUF (E1000_MAX_RX_FRAME + ETH_FCS_LEN)
 #define E1000_RX_MAX_DESCS (E1000_RX_BUF / 256u + 1u) /* smallest buffer: 256 bytes */
 #define E1000_SEG_BUF (E1000_MAX_TX_FRAME)
+/*
+ * Frames and segments one doorbell may send. The model lock is held meanwhile
+ * (the event loop waits for it), so a guest that chains MSS-1 TSO frames is
+ * cut off here; the rest waits for the next TDT write. A driver with BQL never
+ * has that much in flight.
+ */
+#define E1000_TX_BUDGET 65536u
 
 #define ETH_P_IPV4 0x0800
 #define IPPROTO_TCP_ 6
@@ -442,8 +449,9 @@ struct e1000 {
 	struct e1000_tx_ctx csum_ctx, tso_ctx;
 	bool csum_ctx_valid, tso_ctx_valid;
 	struct e1000_tx_frame txf;
-	uint8_t *tx_buf;  /* E1000_MAX_TSO_FRAME */
-	uint8_t *seg_buf; /* one TSO segment */
+	uint8_t *tx_buf;   /* E1000_MAX_TSO_FRAME */
+	uint8_t *seg_buf;  /* one TSO segment */
+	uint32_t tx_sends; /* frames handed to the backend in this doorbell */
 
 	struct e1000_stats stats;
 };
@@ -1011,6 +1019,7 @@ static void e1000_tx_send(struct e1000 *e, const uint8_t *frame, uint32_t len, b
 		iov[n++] = (struct iovec){ .iov_base = (void *)zeros, .iov_len = ETH_ZLEN - total };
 		total = ETH_ZLEN;
 	}
+	e->tx_sends++;
 	ret = netdev_send(e->nd, iov, n);
 	if (ret < 0) {
 		e->stats.tx_dropped++;
@@ -1283,9 +1292,18 @@ static void e1000_tx_run(struct e1000 *e)
 			    reg(e, E1000_TDLEN), head, tail);
 		return;
 	}
+	e->tx_sends = 0;
 	for (budget = n; head != tail && budget; budget--) {
 		uint8_t d[DESC_SIZE], cmd;
 		uint64_t gpa;
+
+		if (e->tx_sends >= E1000_TX_BUDGET) {
+			guest_error(e);
+			log_warn_rl("%s: over %u frames in one doorbell: the rest waits for the "
+				    "next TDT write",
+				    e->name, E1000_TX_BUDGET);
+			break;
+		}
 
 		if (!ring_addr(reg(e, E1000_TDBAL), reg(e, E1000_TDBAH), head, &gpa) ||
 		    gm_read(e->mem, gpa, d, sizeof(d)) < 0) {

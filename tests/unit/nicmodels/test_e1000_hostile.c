@@ -288,6 +288,33 @@ static void test_tso_over_64k(void **state)
 	send_good(h, 6);
 }
 
+static void test_tx_budget(void **state)
+{
+	struct h *h = *state;
+	uint8_t f[2048];
+	uint64_t e0;
+
+	/* 40 TSO frames of 1946 payload bytes at MSS 1: 77840 segments for one doorbell. */
+	h_tx_setup(h, 64);
+	e0 = errors(h);
+	(void)tcp4_frame(f, dst_mac, 2000 - 54);
+	memcpy(h_ram(h, H_TX_BUF), f, 2000);
+	h_tx_ctx(h, 0, 14, 24, 33, 34, 50, 0, 1946, TUCMD_TCP | TUCMD_IP | TUCMD_TSE, 54, 1);
+	for (uint32_t i = 1; i <= 40; i++)
+		h_tx_data(h, i, H_TX_BUF, 2000, TXD_EOP | TXD_IFCS | TXD_TSE | TXD_RS, POPTS_TXSM,
+			  0);
+	wr(h, TDT, 41);
+	/* Cut off after the frame that crossed 65536 sends (34 x 1946). */
+	assert_int_equal(rd(h, TDH), 35);
+	assert_int_equal(errors(h), e0 + 1);
+	assert_int_equal(h_stats(h).tx_frames + h_stats(h).tx_dropped, 34 * 1946);
+	/* The next doorbell sends the rest. */
+	wr(h, TDT, 41);
+	assert_int_equal(rd(h, TDH), 41);
+	assert_int_equal(h_stats(h).tx_frames + h_stats(h).tx_dropped, 40 * 1946);
+	assert_int_equal(errors(h), e0 + 1);
+}
+
 static void test_context_out_of_order(void **state)
 {
 	struct h *h = *state;
@@ -507,6 +534,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tso_bogus_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tso_over_64k, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_context_out_of_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_without_eop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_descriptor_type, setup, teardown),
