@@ -1,0 +1,829 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * Unit tests for the modern virtio-pci transport (nicmodels/virtio_pci.c),
+ * reached the way a driver reaches it: PCI config space and BAR accesses
+ * dispatched on the buses. The device behind it is a dummy "test" type with
+ * two queues and 8 bytes of configuration, which also shows the transport
+ * needs nothing of networking. Single-threaded.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "common/log.h"
+#include "nicmodels/virtio_pci.h"
+#include "nicmodels/virtqueue.h"
+#include "vmm/iobus.h"
+#include "vmm/pci.h"
+
+#include "../support/testutil.h"
+
+/* Offsets spelled out from the specification (4.1.4), apart from the model's. */
+#define CAP_PTR 0x34
+#define VNDR 0x09
+#define MSIX_ID 0x11
+#define T_COMMON 1
+#define T_NOTIFY 2
+#define T_ISR 3
+#define T_DEVICE 4
+#define T_PCI_CFG 5
+
+#define DFSELECT 0x00
+#define DF 0x04
+#define GFSELECT 0x08
+#define GF 0x0C
+#define MSIXCFG 0x10
+#define NUMQ 0x12
+#define STATUS 0x14
+#define CFGGEN 0x15
+#define QSEL 0x16
+#define QSIZE 0x18
+#define QMSIX 0x1A
+#define QENABLE 0x1C
+#define QNOFF 0x1E
+#define QDESC 0x20
+#define QDRIVER 0x28
+#define QDEVICE 0x30
+
+#define S_ACK 0x01
+#define S_DRIVER 0x02
+#define S_DRIVER_OK 0x04
+#define S_FEATURES_OK 0x08
+#define S_NEEDS_RESET 0x40
+#define S_FAILED 0x80
+
+#define RAM_SIZE (1u << 20)
+#define NQ 2
+#define QMAX 256
+#define F_DEV0 (1ull << 0)
+#define F_DEV5 (1ull << 5)
+#define F_IND (1ull << 28)
+#define F_EVT (1ull << 29)
+#define F_V1 (1ull << 32)
+#define F_OFFER (F_DEV0 | F_DEV5 | F_IND | F_EVT)
+
+/* ---- the dummy device type ---- */
+
+struct tdev {
+	uint8_t cfg[8];
+	unsigned int resets, driver_oks, status_calls;
+	unsigned int notifies[NQ];
+	uint64_t features_seen;
+	int features_ok_ret;
+	int driver_ok_ret;
+	uint8_t last_old, last_new;
+};
+
+static uint64_t t_get_features(void *opaque)
+{
+	(void)opaque;
+	return F_OFFER;
+}
+
+static void t_config_read(void *opaque, uint32_t off, uint8_t *data, uint32_t len)
+{
+	struct tdev *t = opaque;
+
+	memcpy(data, &t->cfg[off], len);
+}
+
+static void t_config_write(void *opaque, uint32_t off, const uint8_t *data, uint32_t len)
+{
+	struct tdev *t = opaque;
+
+	/* Byte 7 is writable; the rest read-only. */
+	for (uint32_t i = 0; i < len; i++)
+		if (off + i == 7)
+			t->cfg[7] = data[i];
+}
+
+static int t_features_ok(void *opaque, uint64_t f)
+{
+	struct tdev *t = opaque;
+
+	t->features_seen = f;
+	return t->features_ok_ret;
+}
+
+static int t_driver_ok(void *opaque)
+{
+	struct tdev *t = opaque;
+
+	t->driver_oks++;
+	return t->driver_ok_ret;
+}
+
+static void t_queue_notify(void *opaque, uint16_t q)
+{
+	struct tdev *t = opaque;
+
+	assert_true(q < NQ);
+	t->notifies[q]++;
+}
+
+static void t_reset(void *opaque)
+{
+	((struct tdev *)opaque)->resets++;
+}
+
+static void t_status(void *opaque, uint8_t old, uint8_t nst)
+{
+	struct tdev *t = opaque;
+
+	t->status_calls++;
+	t->last_old = old;
+	t->last_new = nst;
+}
+
+static const struct virtio_pci_ops t_ops = {
+	.get_features = t_get_features,
+	.config_read = t_config_read,
+	.config_write = t_config_write,
+	.features_ok = t_features_ok,
+	.driver_ok = t_driver_ok,
+	.queue_notify = t_queue_notify,
+	.reset = t_reset,
+	.status_changed = t_status,
+};
+
+/* ---- fixture ---- */
+
+struct fx {
+	struct arena *ar;
+	struct io_bus pio, mmio;
+	struct vm_irq irq;
+	int level;
+	unsigned int nmsi;
+	uint64_t msi_addr;
+	uint32_t msi_data;
+	struct pci_bus *bus;
+	struct pci_dev *pdev;
+	struct virtio_pci *vp;
+	struct tdev t;
+	unsigned int slot;
+	uint64_t bar;
+	/* Found by the capability walk. */
+	unsigned int cap[6];
+	uint32_t cap_off[6], cap_len[6];
+	uint32_t notify_mult;
+	unsigned int msix_cap;
+	/* Doorbell hook records. */
+	unsigned int db_calls;
+	uint64_t db_gpa[NQ];
+	bool db_bound[NQ];
+	unsigned int raised;
+	uint16_t raised_vector;
+};
+
+static int fx_set_level(void *opaque, unsigned int gsi, int level)
+{
+	(void)gsi;
+	((struct fx *)opaque)->level = level;
+	return 0;
+}
+
+static int fx_send_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct fx *f = opaque;
+
+	f->nmsi++;
+	f->msi_addr = addr;
+	f->msi_data = data;
+	return 0;
+}
+
+static void fx_find(struct pci_dev *dev, void *arg)
+{
+	struct fx *f = arg;
+
+	if (strcmp(pci_dev_name(dev), "virtio-test") == 0)
+		f->pdev = dev;
+}
+
+static int fx_doorbell(void *opaque, uint16_t q, uint64_t gpa, bool bound)
+{
+	struct fx *f = opaque;
+
+	f->db_calls++;
+	f->db_gpa[q] = gpa;
+	f->db_bound[q] = bound;
+	return 0;
+}
+
+static int fx_msix_raise(void *opaque, uint16_t vector)
+{
+	struct fx *f = opaque;
+
+	f->raised++;
+	f->raised_vector = vector;
+	return 0;
+}
+
+static uint32_t cfg_rd(struct fx *f, unsigned int off, unsigned int len)
+{
+	return pci_bus_config_read(f->bus, f->slot, 0, off, len);
+}
+
+static void cfg_wr(struct fx *f, unsigned int off, unsigned int len, uint32_t v)
+{
+	pci_bus_config_write(f->bus, f->slot, 0, off, len, v);
+}
+
+static void fx_walk_caps(struct fx *f)
+{
+	unsigned int c = cfg_rd(f, CAP_PTR, 1), hops = 0;
+
+	assert_true(cfg_rd(f, 0x06, 2) & 0x10); /* capability list */
+	while (c && hops++ < 48) {
+		unsigned int id = cfg_rd(f, c, 1);
+
+		if (id == VNDR) {
+			unsigned int type = cfg_rd(f, c + 3, 1);
+
+			assert_true(type >= 1 && type <= 5);
+			assert_int_equal(f->cap[type], 0); /* one of each */
+			f->cap[type] = c;
+			assert_int_equal(cfg_rd(f, c + 4, 1), 0); /* BAR 0 */
+			f->cap_off[type] = cfg_rd(f, c + 8, 4);
+			f->cap_len[type] = cfg_rd(f, c + 12, 4);
+			assert_int_equal(cfg_rd(f, c + 2, 1),
+					 type == T_NOTIFY || type == T_PCI_CFG ? 20 : 16);
+			if (type == T_NOTIFY)
+				f->notify_mult = cfg_rd(f, c + 16, 4);
+		} else if (id == MSIX_ID) {
+			f->msix_cap = c;
+		}
+		c = cfg_rd(f, c + 1, 1);
+	}
+}
+
+static struct fx *fx_new(bool hooks)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	static struct virtio_pci_hooks h;
+	struct virtio_pci_config cfg = {
+		.name = "virtio-test",
+		.device_type = 42,
+		.class_code = 0xFF0000,
+		.num_queues = NQ,
+		.queue_max_size = QMAX,
+		.config_size = 8,
+		.ops = &t_ops,
+	};
+
+	assert_non_null(f);
+	log_set_level(LOG_LVL_ERR);
+	f->ar = arena_new(RAM_SIZE, 0);
+	iobus_init(&f->pio, "pio");
+	iobus_init(&f->mmio, "mmio");
+	f->irq = (struct vm_irq){ .set_level = fx_set_level, .send_msi = fx_send_msi, .opaque = f };
+	f->bus = pci_bus_new(&f->pio, &f->mmio, &f->irq);
+	assert_non_null(f->bus);
+	memcpy(f->t.cfg, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	cfg.opaque = &f->t;
+	if (hooks) {
+		h = (struct virtio_pci_hooks){ .opaque = f,
+					       .doorbell = fx_doorbell,
+					       .msix_raise = fx_msix_raise };
+		cfg.hooks = &h;
+	}
+	f->vp = virtio_pci_new(f->bus, &f->ar->gm, &cfg);
+	assert_non_null(f->vp);
+	pci_bus_for_each(f->bus, fx_find, f);
+	assert_non_null(f->pdev);
+	assert_ptr_equal(f->pdev, virtio_pci_pci_dev(f->vp));
+	f->slot = pci_dev_slot(f->pdev);
+	cfg_wr(f, 0x04, 2, 0x0006); /* memory decoding, bus master */
+	f->bar = pci_dev_bar_addr(f->pdev, 0);
+	assert_true(f->bar != 0);
+	fx_walk_caps(f);
+	return f;
+}
+
+static void fx_free(struct fx *f)
+{
+	pci_bus_free(f->bus);
+	virtio_pci_free(f->vp);
+	iobus_destroy(&f->pio);
+	iobus_destroy(&f->mmio);
+	arena_free(f->ar);
+	free(f);
+}
+
+static uint64_t bar_rd(struct fx *f, uint32_t off, uint32_t len)
+{
+	uint8_t b[8] = { 0 };
+	uint64_t v = 0;
+
+	assert_int_equal(iobus_dispatch(&f->mmio, f->bar + off, b, len, false), 0);
+	for (uint32_t i = 0; i < len; i++)
+		v |= (uint64_t)b[i] << (8 * i);
+	return v;
+}
+
+static void bar_wr(struct fx *f, uint32_t off, uint32_t len, uint64_t v)
+{
+	uint8_t b[8];
+
+	for (uint32_t i = 0; i < len; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+	assert_int_equal(iobus_dispatch(&f->mmio, f->bar + off, b, len, true), 0);
+}
+
+static uint64_t cc_rd(struct fx *f, uint32_t off, uint32_t len)
+{
+	return bar_rd(f, f->cap_off[T_COMMON] + off, len);
+}
+
+static void cc_wr(struct fx *f, uint32_t off, uint32_t len, uint64_t v)
+{
+	bar_wr(f, f->cap_off[T_COMMON] + off, len, v);
+}
+
+static uint64_t dev_features(struct fx *f)
+{
+	cc_wr(f, DFSELECT, 4, 0);
+	uint64_t lo = cc_rd(f, DF, 4);
+	cc_wr(f, DFSELECT, 4, 1);
+	return lo | cc_rd(f, DF, 4) << 32;
+}
+
+static void drv_features(struct fx *f, uint64_t v)
+{
+	cc_wr(f, GFSELECT, 4, 0);
+	cc_wr(f, GF, 4, (uint32_t)v);
+	cc_wr(f, GFSELECT, 4, 1);
+	cc_wr(f, GF, 4, v >> 32);
+}
+
+static uint8_t status(struct fx *f)
+{
+	return (uint8_t)cc_rd(f, STATUS, 1);
+}
+
+static void status_set(struct fx *f, uint8_t bits)
+{
+	cc_wr(f, STATUS, 1, status(f) | bits);
+}
+
+/* ACKNOWLEDGE, DRIVER, features, FEATURES_OK: true when the device took them. */
+static bool negotiate(struct fx *f, uint64_t features)
+{
+	status_set(f, S_ACK);
+	status_set(f, S_DRIVER);
+	drv_features(f, features);
+	status_set(f, S_FEATURES_OK);
+	return status(f) & S_FEATURES_OK;
+}
+
+/* Queue q with rings at base, base + 0x1000, base + 0x2000. */
+static void queue_setup(struct fx *f, uint16_t q, uint16_t size, uint64_t base)
+{
+	cc_wr(f, QSEL, 2, q);
+	cc_wr(f, QSIZE, 2, size);
+	cc_wr(f, QDESC, 4, (uint32_t)base);
+	cc_wr(f, QDESC + 4, 4, base >> 32);
+	cc_wr(f, QDRIVER, 4, (uint32_t)(base + 0x1000));
+	cc_wr(f, QDRIVER + 4, 4, (base + 0x1000) >> 32);
+	cc_wr(f, QDEVICE, 8, base + 0x2000);
+	cc_wr(f, QENABLE, 2, 1);
+}
+
+static uint32_t notify_addr(struct fx *f, uint16_t q)
+{
+	cc_wr(f, QSEL, 2, q);
+	return f->cap_off[T_NOTIFY] + (uint32_t)cc_rd(f, QNOFF, 2) * f->notify_mult;
+}
+
+/* ---- tests ---- */
+
+static void test_ids_and_caps(void **state)
+{
+	struct fx *f = fx_new(false);
+
+	(void)state;
+	assert_int_equal(cfg_rd(f, 0x00, 2), 0x1AF4);
+	assert_int_equal(cfg_rd(f, 0x02, 2), 0x1040 + 42);
+	assert_int_equal(cfg_rd(f, 0x08, 1), 1); /* revision */
+	assert_int_equal(cfg_rd(f, 0x2C, 2), 0x1AF4);
+	/* BAR 0 is 64-bit memory. */
+	assert_int_equal(cfg_rd(f, 0x10, 4) & 0x7, 0x4);
+	/* The four virtio regions, and the PCI_CFG window. */
+	for (int t = T_COMMON; t <= T_PCI_CFG; t++)
+		assert_true(f->cap[t] >= 0x40);
+	assert_int_equal(f->cap_off[T_COMMON], 0x0000);
+	assert_true(f->cap_len[T_COMMON] >= 0x38);
+	assert_int_equal(f->cap_off[T_ISR], 0x1000);
+	assert_true(f->cap_len[T_ISR] >= 1);
+	assert_int_equal(f->cap_off[T_DEVICE], 0x2000);
+	assert_int_equal(f->cap_len[T_DEVICE], 8);
+	assert_int_equal(f->cap_off[T_NOTIFY], 0x3000);
+	assert_int_equal(f->notify_mult, 4);
+	assert_int_equal(f->cap_len[T_NOTIFY], NQ * 4);
+	/* All regions inside the 32 KiB BAR, none overlapping the MSI-X table. */
+	for (int t = T_COMMON; t <= T_DEVICE; t++)
+		assert_true(f->cap_off[t] + f->cap_len[t] <= 0x4000);
+	assert_true(f->msix_cap >= 0x40);
+	assert_int_equal(cfg_rd(f, f->msix_cap + 2, 2) & 0x7FF, NQ); /* NQ + 1 vectors */
+	assert_int_equal(cc_rd(f, NUMQ, 2), NQ);
+	fx_free(f);
+}
+
+static void test_features(void **state)
+{
+	struct fx *f = fx_new(false);
+
+	(void)state;
+	assert_int_equal(dev_features(f), F_OFFER | F_V1);
+	cc_wr(f, DFSELECT, 4, 2);
+	assert_int_equal(cc_rd(f, DF, 4), 0);
+	/* A driver that refuses features: takes VERSION_1 and one device bit only. */
+	assert_true(negotiate(f, F_V1 | F_DEV5));
+	assert_int_equal(virtio_pci_features(f->vp), F_V1 | F_DEV5);
+	assert_int_equal(f->t.features_seen, F_V1 | F_DEV5);
+	cc_wr(f, GFSELECT, 4, 0);
+	assert_int_equal(cc_rd(f, GF, 4), F_DEV5);
+	/* Frozen after FEATURES_OK. */
+	cc_wr(f, GF, 4, 0xFFFFFFFF);
+	assert_int_equal(virtio_pci_features(f->vp), F_V1 | F_DEV5);
+	fx_free(f);
+}
+
+static void test_features_refused(void **state)
+{
+	struct fx *f;
+
+	(void)state;
+	/* A feature never offered: FEATURES_OK reads back clear. */
+	f = fx_new(false);
+	assert_false(negotiate(f, F_V1 | (1ull << 7)));
+	assert_int_equal(status(f), S_ACK | S_DRIVER);
+	/* DRIVER_OK without FEATURES_OK does not stick either. */
+	status_set(f, S_DRIVER_OK);
+	assert_int_equal(status(f) & S_DRIVER_OK, 0);
+	assert_int_equal(f->t.driver_oks, 0);
+	/* After a reset the driver retries with a subset. */
+	cc_wr(f, STATUS, 1, 0);
+	assert_int_equal(status(f), 0);
+	assert_true(negotiate(f, F_V1 | F_DEV0));
+	fx_free(f);
+
+	/* No VERSION_1: refused. */
+	f = fx_new(false);
+	assert_false(negotiate(f, F_DEV0));
+	fx_free(f);
+
+	/* Without ACKNOWLEDGE and DRIVER first: refused. */
+	f = fx_new(false);
+	drv_features(f, F_V1);
+	cc_wr(f, STATUS, 1, S_FEATURES_OK);
+	assert_int_equal(status(f) & S_FEATURES_OK, 0);
+	fx_free(f);
+
+	/* The device type says no. */
+	f = fx_new(false);
+	f->t.features_ok_ret = -EINVAL;
+	assert_false(negotiate(f, F_V1 | F_DEV0));
+	fx_free(f);
+}
+
+static void test_status_and_reset(void **state)
+{
+	struct fx *f = fx_new(false);
+
+	(void)state;
+	assert_int_equal(status(f), 0);
+	status_set(f, S_ACK);
+	assert_int_equal(status(f), S_ACK);
+	assert_int_equal(f->t.last_new, S_ACK);
+	/* The driver cannot clear a bit but through reset, nor set NEEDS_RESET. */
+	cc_wr(f, STATUS, 1, S_DRIVER | S_NEEDS_RESET);
+	assert_int_equal(status(f), S_ACK | S_DRIVER);
+	assert_true(negotiate(f, F_V1 | F_IND | F_EVT));
+	queue_setup(f, 0, 64, 0x10000);
+	queue_setup(f, 1, 64, 0x20000);
+	cc_wr(f, MSIXCFG, 2, 0);
+	status_set(f, S_DRIVER_OK);
+	assert_int_equal(status(f), S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	assert_int_equal(f->t.driver_oks, 1);
+	assert_true(virtq_enabled(virtio_pci_queue(f->vp, 0)));
+	/* FAILED is the driver's to set. */
+	status_set(f, S_FAILED);
+	assert_true(status(f) & S_FAILED);
+
+	/* Reset: status 0 at once, queues disabled, registers back to defaults. */
+	cc_wr(f, STATUS, 1, 0);
+	assert_int_equal(status(f), 0);
+	assert_int_equal(f->t.resets, 2); /* once at creation, once now */
+	assert_int_equal(f->t.last_new, 0);
+	assert_false(virtq_enabled(virtio_pci_queue(f->vp, 0)));
+	assert_int_equal(virtio_pci_features(f->vp), 0);
+	cc_wr(f, QSEL, 2, 1);
+	assert_int_equal(cc_rd(f, QENABLE, 2), 0);
+	assert_int_equal(cc_rd(f, QSIZE, 2), QMAX);
+	assert_int_equal(cc_rd(f, QDESC, 8), 0);
+	assert_int_equal(cc_rd(f, QMSIX, 2), VIRTIO_MSI_NO_VECTOR);
+	assert_int_equal(cc_rd(f, MSIXCFG, 2), VIRTIO_MSI_NO_VECTOR);
+
+	/* driver_ok refused by the device: NEEDS_RESET. */
+	f->t.driver_ok_ret = -EIO;
+	assert_true(negotiate(f, F_V1));
+	status_set(f, S_DRIVER_OK);
+	assert_true(status(f) & S_NEEDS_RESET);
+	cc_wr(f, STATUS, 1, 0);
+	assert_int_equal(status(f), 0);
+	fx_free(f);
+}
+
+static void test_queue_setup(void **state)
+{
+	struct fx *f = fx_new(false);
+	struct virtq *vq;
+
+	(void)state;
+	assert_true(negotiate(f, F_V1 | F_IND));
+	cc_wr(f, QSEL, 2, 0);
+	assert_int_equal(cc_rd(f, QSIZE, 2), QMAX);
+	assert_int_equal(cc_rd(f, QNOFF, 2), 0);
+	cc_wr(f, QSEL, 2, 1);
+	assert_int_equal(cc_rd(f, QNOFF, 2), 1);
+	/* A queue beyond num_queues reads size 0. */
+	cc_wr(f, QSEL, 2, NQ);
+	assert_int_equal(cc_rd(f, QSIZE, 2), 0);
+	cc_wr(f, QSIZE, 2, 16); /* ignored */
+	assert_int_equal(cc_rd(f, QSIZE, 2), 0);
+
+	/* Size: lowered to a power of two, never raised, never odd sizes. */
+	cc_wr(f, QSEL, 2, 0);
+	cc_wr(f, QSIZE, 2, 100);
+	assert_int_equal(cc_rd(f, QSIZE, 2), QMAX);
+	cc_wr(f, QSIZE, 2, 512);
+	assert_int_equal(cc_rd(f, QSIZE, 2), QMAX);
+	cc_wr(f, QSIZE, 2, 0);
+	assert_int_equal(cc_rd(f, QSIZE, 2), QMAX);
+	cc_wr(f, QSIZE, 2, 32);
+	assert_int_equal(cc_rd(f, QSIZE, 2), 32);
+
+	/* 64-bit addresses in halves, and whole. */
+	cc_wr(f, QDESC, 4, 0x30000);
+	cc_wr(f, QDESC + 4, 4, 0x1);
+	assert_int_equal(cc_rd(f, QDESC, 8), 0x100030000ull);
+	assert_int_equal(cc_rd(f, QDESC + 4, 4), 1);
+	cc_wr(f, QDESC + 4, 4, 0);
+	cc_wr(f, QDRIVER, 8, 0x31000);
+	cc_wr(f, QDEVICE, 8, 0x32000);
+	assert_int_equal(cc_rd(f, QDRIVER, 8), 0x31000);
+	cc_wr(f, QENABLE, 2, 1);
+	assert_int_equal(cc_rd(f, QENABLE, 2), 1);
+	vq = virtio_pci_queue(f->vp, 0);
+	assert_true(virtq_enabled(vq));
+	assert_int_equal(virtq_size(vq), 32);
+	/* Only while disabled: these writes are ignored now. */
+	cc_wr(f, QSIZE, 2, 16);
+	cc_wr(f, QDESC, 8, 0x50000);
+	assert_int_equal(cc_rd(f, QSIZE, 2), 32);
+	assert_int_equal(cc_rd(f, QDESC, 8), 0x30000);
+	cc_wr(f, QENABLE, 2, 0); /* no RING_RESET: ignored */
+	assert_int_equal(cc_rd(f, QENABLE, 2), 1);
+	assert_null(virtio_pci_queue(f->vp, NQ));
+
+	/* Rings outside RAM: the queue stays off and the device needs a reset. */
+	cc_wr(f, QSEL, 2, 1);
+	cc_wr(f, QDESC, 8, RAM_SIZE - 16);
+	cc_wr(f, QDRIVER, 8, 0x41000);
+	cc_wr(f, QDEVICE, 8, 0x42000);
+	cc_wr(f, QENABLE, 2, 1);
+	assert_int_equal(cc_rd(f, QENABLE, 2), 0);
+	assert_true(virtq_broken(virtio_pci_queue(f->vp, 1)));
+	assert_true(status(f) & S_NEEDS_RESET);
+	cc_wr(f, STATUS, 1, 0);
+	assert_int_equal(status(f), 0);
+	assert_false(virtq_broken(virtio_pci_queue(f->vp, 1)));
+	fx_free(f);
+}
+
+static void test_msix_vectors(void **state)
+{
+	struct fx *f = fx_new(false);
+	uint64_t table = 0;
+
+	(void)state;
+	/* NQ + 1 vectors: 0 .. NQ valid, beyond reads back NO_VECTOR. */
+	cc_wr(f, MSIXCFG, 2, NQ);
+	assert_int_equal(cc_rd(f, MSIXCFG, 2), NQ);
+	cc_wr(f, MSIXCFG, 2, NQ + 1);
+	assert_int_equal(cc_rd(f, MSIXCFG, 2), VIRTIO_MSI_NO_VECTOR);
+	cc_wr(f, MSIXCFG, 2, 0);
+	cc_wr(f, QSEL, 2, 0);
+	cc_wr(f, QMSIX, 2, 1);
+	assert_int_equal(cc_rd(f, QMSIX, 2), 1);
+	cc_wr(f, QSEL, 2, 1);
+	cc_wr(f, QMSIX, 2, 7);
+	assert_int_equal(cc_rd(f, QMSIX, 2), VIRTIO_MSI_NO_VECTOR);
+	cc_wr(f, QMSIX, 2, 2);
+
+	/* Enable MSI-X; program and unmask vectors 0..2 (table at BAR + 0x4000). */
+	table = cfg_rd(f, f->msix_cap + 4, 4);
+	assert_int_equal(table & 7, 0);
+	cfg_wr(f, f->msix_cap + 2, 2, 0x8000);
+	for (uint32_t v = 0; v <= NQ; v++) {
+		bar_wr(f, (uint32_t)table + 16 * v, 4, 0xFEE00000u);
+		bar_wr(f, (uint32_t)table + 16 * v + 4, 4, 0);
+		bar_wr(f, (uint32_t)table + 16 * v + 8, 4, 0x40 + v);
+		bar_wr(f, (uint32_t)table + 16 * v + 12, 4, 0);
+	}
+	assert_int_equal(virtio_pci_notify(f->vp, 0), 0);
+	assert_int_equal(f->nmsi, 1);
+	assert_int_equal(f->msi_data, 0x41);
+	assert_int_equal(virtio_pci_notify(f->vp, 1), 0);
+	assert_int_equal(f->msi_data, 0x42);
+	virtio_pci_config_changed(f->vp);
+	assert_int_equal(f->nmsi, 3);
+	assert_int_equal(f->msi_data, 0x40);
+	/* NO_VECTOR: nothing sent. */
+	cc_wr(f, QSEL, 2, 1);
+	cc_wr(f, QMSIX, 2, VIRTIO_MSI_NO_VECTOR);
+	assert_int_equal(virtio_pci_notify(f->vp, 1), 0);
+	assert_int_equal(f->nmsi, 3);
+	assert_int_equal(virtio_pci_notify(f->vp, NQ), -EINVAL);
+	/* No INTx and no ISR bits with MSI-X. */
+	assert_int_equal(f->level, 0);
+	assert_int_equal(bar_rd(f, f->cap_off[T_ISR], 1), 0);
+	fx_free(f);
+}
+
+static void test_isr_intx(void **state)
+{
+	struct fx *f = fx_new(false);
+
+	(void)state;
+	assert_int_equal(f->level, 0);
+	assert_int_equal(virtio_pci_notify(f->vp, 1), 0);
+	assert_int_equal(f->level, 1);
+	virtio_pci_config_changed(f->vp);
+	/* Read to clear: both bits, then the line drops. */
+	assert_int_equal(bar_rd(f, f->cap_off[T_ISR], 1), VIRTIO_ISR_QUEUE | VIRTIO_ISR_CONFIG);
+	assert_int_equal(f->level, 0);
+	assert_int_equal(bar_rd(f, f->cap_off[T_ISR], 1), 0);
+	/* Writes do nothing. */
+	assert_int_equal(virtio_pci_notify(f->vp, 0), 0);
+	bar_wr(f, f->cap_off[T_ISR], 1, 0);
+	assert_int_equal(f->level, 1);
+	assert_int_equal(bar_rd(f, f->cap_off[T_ISR], 1), VIRTIO_ISR_QUEUE);
+	assert_int_equal(f->level, 0);
+	/* Interrupt Disable in the command register keeps the line low. */
+	cfg_wr(f, 0x04, 2, 0x0406);
+	assert_int_equal(virtio_pci_notify(f->vp, 0), 0);
+	assert_int_equal(f->level, 0);
+	cfg_wr(f, 0x04, 2, 0x0006);
+	assert_int_equal(f->level, 1);
+	fx_free(f);
+}
+
+static void test_notify(void **state)
+{
+	struct fx *f = fx_new(false);
+
+	(void)state;
+	assert_true(negotiate(f, F_V1));
+	queue_setup(f, 0, 64, 0x10000);
+	queue_setup(f, 1, 64, 0x20000);
+	/* Before DRIVER_OK, doorbells are not passed on. */
+	bar_wr(f, notify_addr(f, 1), 2, 1);
+	assert_int_equal(f->t.notifies[1], 0);
+	status_set(f, S_DRIVER_OK);
+	bar_wr(f, notify_addr(f, 1), 2, 1);
+	bar_wr(f, notify_addr(f, 0), 2, 0);
+	bar_wr(f, notify_addr(f, 1), 4, 1);
+	assert_int_equal(f->t.notifies[0], 1);
+	assert_int_equal(f->t.notifies[1], 2);
+	/* Past the queues, or between doorbells: ignored. */
+	bar_wr(f, f->cap_off[T_NOTIFY] + 4 * NQ, 2, 0);
+	bar_wr(f, f->cap_off[T_NOTIFY] + 2, 2, 0);
+	assert_int_equal(f->t.notifies[0], 1);
+	/* An ioeventfd would call this. */
+	virtio_pci_kick(f->vp, 0);
+	virtio_pci_kick(f->vp, NQ);
+	assert_int_equal(f->t.notifies[0], 2);
+	/* After NEEDS_RESET, nothing more reaches the device. */
+	virtio_pci_set_needs_reset(f->vp);
+	assert_true(status(f) & S_NEEDS_RESET);
+	assert_int_equal(f->level, 1); /* config interrupt (INTx) */
+	assert_int_equal(bar_rd(f, f->cap_off[T_ISR], 1), VIRTIO_ISR_CONFIG);
+	bar_wr(f, notify_addr(f, 0), 2, 0);
+	assert_int_equal(f->t.notifies[0], 2);
+	fx_free(f);
+}
+
+static void test_doorbell_hooks(void **state)
+{
+	struct fx *f = fx_new(true);
+
+	(void)state;
+	assert_true(negotiate(f, F_V1));
+	queue_setup(f, 1, 64, 0x20000);
+	assert_int_equal(f->db_calls, 0);
+	status_set(f, S_DRIVER_OK);
+	/* Only the enabled queue gets a doorbell, at its notify address. */
+	assert_int_equal(f->db_calls, 1);
+	assert_true(f->db_bound[1]);
+	assert_int_equal(f->db_gpa[1], f->bar + notify_addr(f, 1));
+	/* Interrupts go to the irqfd hook instead of the PCI core once MSI-X is on. */
+	cc_wr(f, QSEL, 2, 1);
+	cc_wr(f, QMSIX, 2, 2);
+	assert_int_equal(virtio_pci_notify(f->vp, 1), 0);
+	assert_int_equal(f->raised, 0); /* MSI-X off: INTx */
+	assert_int_equal(f->level, 1);
+	cfg_wr(f, f->msix_cap + 2, 2, 0x8000);
+	assert_int_equal(virtio_pci_notify(f->vp, 1), 0);
+	assert_int_equal(f->raised, 1);
+	assert_int_equal(f->raised_vector, 2);
+	assert_int_equal(f->nmsi, 0);
+	cc_wr(f, STATUS, 1, 0);
+	assert_int_equal(f->db_calls, 2);
+	assert_false(f->db_bound[1]);
+	fx_free(f);
+}
+
+static void test_device_config(void **state)
+{
+	struct fx *f = fx_new(false);
+	uint8_t gen;
+
+	(void)state;
+	assert_int_equal(bar_rd(f, f->cap_off[T_DEVICE], 4), 0x04030201);
+	assert_int_equal(bar_rd(f, f->cap_off[T_DEVICE] + 5, 1), 6);
+	assert_int_equal(bar_rd(f, f->cap_off[T_DEVICE] + 4, 4), 0x08070605);
+	/* Past the end: zeros, and the device is not asked. */
+	assert_int_equal(bar_rd(f, f->cap_off[T_DEVICE] + 6, 4), 0);
+	bar_wr(f, f->cap_off[T_DEVICE] + 7, 1, 0x77);
+	assert_int_equal(bar_rd(f, f->cap_off[T_DEVICE] + 7, 1), 0x77);
+	/* config_generation moves when the device says its config changed. */
+	gen = (uint8_t)cc_rd(f, CFGGEN, 1);
+	assert_int_equal(cc_rd(f, CFGGEN, 1), gen);
+	f->t.cfg[0] = 0x99;
+	virtio_pci_config_changed(f->vp);
+	assert_int_not_equal(cc_rd(f, CFGGEN, 1), gen);
+	assert_int_equal(bar_rd(f, f->cap_off[T_DEVICE], 1), 0x99);
+	fx_free(f);
+}
+
+static void test_common_widths(void **state)
+{
+	struct fx *f = fx_new(false);
+
+	(void)state;
+	/* Byte reads of wider fields; a write of the wrong width is ignored. */
+	assert_int_equal(cc_rd(f, NUMQ, 1), NQ);
+	assert_int_equal(cc_rd(f, NUMQ + 1, 1), 0);
+	cc_wr(f, QSEL, 1, 1);
+	assert_int_equal(cc_rd(f, QSEL, 2), 0);
+	cc_wr(f, QSEL, 4, 1);
+	assert_int_equal(cc_rd(f, QSEL, 2), 0);
+	cc_wr(f, QSEL, 2, 1);
+	assert_int_equal(cc_rd(f, QSEL, 2), 1);
+	/* num_queues is read-only. */
+	cc_wr(f, NUMQ, 2, 9);
+	assert_int_equal(cc_rd(f, NUMQ, 2), NQ);
+	/* Beyond the structure: zeros. */
+	assert_int_equal(cc_rd(f, 0x100, 4), 0);
+	fx_free(f);
+}
+
+static void test_pci_cfg_window(void **state)
+{
+	struct fx *f = fx_new(false);
+	unsigned int c = f->cap[T_PCI_CFG];
+
+	(void)state;
+	/* Read num_queues (common config + 0x12, 2 bytes) through config space. */
+	cfg_wr(f, c + 4, 1, 0);
+	cfg_wr(f, c + 8, 4, f->cap_off[T_COMMON] + NUMQ);
+	cfg_wr(f, c + 12, 4, 2);
+	assert_int_equal(cfg_rd(f, c + 8, 4), NUMQ);
+	assert_int_equal(cfg_rd(f, c + 16, 4) & 0xFFFF, NQ);
+	/* Write the status through it. */
+	cfg_wr(f, c + 8, 4, f->cap_off[T_COMMON] + STATUS);
+	cfg_wr(f, c + 12, 4, 1);
+	cfg_wr(f, c + 16, 4, S_ACK);
+	assert_int_equal(status(f), S_ACK);
+	fx_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ids_and_caps),	 cmocka_unit_test(test_features),
+		cmocka_unit_test(test_features_refused), cmocka_unit_test(test_status_and_reset),
+		cmocka_unit_test(test_queue_setup),	 cmocka_unit_test(test_msix_vectors),
+		cmocka_unit_test(test_isr_intx),	 cmocka_unit_test(test_notify),
+		cmocka_unit_test(test_doorbell_hooks),	 cmocka_unit_test(test_device_config),
+		cmocka_unit_test(test_common_widths),	 cmocka_unit_test(test_pci_cfg_window),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
