@@ -7,7 +7,7 @@
  * The device moves frames through struct netdev: one netdev for the whole
  * device (every pair sends to it, pair 0 receives from it), or one per pair
  * (a multiqueue backend). Its state struct stays private to virtio_net.c.
- * Not wired into nfv-vmm's --nic yet.
+ * nfv-vmm creates it for --nic virtio (vmm/nic.c), one queue pair so far.
  */
 #ifndef NFV_NICMODELS_VIRTIO_NET_H
 #define NFV_NICMODELS_VIRTIO_NET_H

@@ -71,6 +71,31 @@ static void add_range(const struct io_range *r, void *arg)
 									__ATOMIC_RELAXED)));
 }
 
+/* The model's counters: the e1000's or the virtio-net's. */
+static json_t *nic_model_stats(const struct nic_info *ni)
+{
+	const struct e1000_stats *m = &ni->model;
+	const struct vnet_stats *v = &ni->vnet;
+
+	if (strcmp(ni->kind, "virtio") == 0)
+		return json_pack(
+			"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			"tx_frames", (json_int_t)v->tx_frames, "tx_bytes", (json_int_t)v->tx_bytes,
+			"tx_dropped", (json_int_t)v->tx_dropped, "rx_frames",
+			(json_int_t)v->rx_frames, "rx_bytes", (json_int_t)v->rx_bytes, "rx_dropped",
+			(json_int_t)v->rx_dropped, "rx_filtered", (json_int_t)v->rx_filtered,
+			"rx_no_buffer", (json_int_t)v->rx_no_buffer, "ctrl_cmds",
+			(json_int_t)v->ctrl_cmds, "ctrl_errors", (json_int_t)v->ctrl_errors,
+			"kicks", (json_int_t)v->kicks, "irqs", (json_int_t)v->irqs, "guest_errors",
+			(json_int_t)v->guest_errors);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "tx_frames",
+			 (json_int_t)m->tx_frames, "rx_frames", (json_int_t)m->rx_frames,
+			 "tx_tdt_writes", (json_int_t)m->tx_tdt_writes, "irqs", (json_int_t)m->irqs,
+			 "guest_errors", (json_int_t)m->guest_errors, "rx_no_buffer",
+			 (json_int_t)m->rx_no_buffer, "rx_filtered", (json_int_t)m->rx_filtered,
+			 "tx_dropped", (json_int_t)m->tx_dropped);
+}
+
 /* One object per --nic: identity, the model's counters, the backend's counters. */
 static json_t *nics_stats(void)
 {
@@ -78,25 +103,18 @@ static json_t *nics_stats(void)
 	struct nic_info ni;
 
 	for (unsigned int i = 0; nic_get_info(i, &ni) == 0; i++) {
-		const struct e1000_stats *m = &ni.model;
 		const struct netdev_stats *n = &ni.netdev_stats;
 
 		json_array_append_new(
 			arr,
-			json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b, "
-				  "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, "
+			json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:o, "
 				  "s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
 				  "name", ni.name, "kind", ni.kind, "backend", ni.backend, "netdev",
 				  ni.netdev, "mac", ni.mac, "pci", ni.pci, "gsi", (int)ni.gsi,
-				  "link_up", ni.link_up, "model", "tx_frames",
-				  (json_int_t)m->tx_frames, "rx_frames", (json_int_t)m->rx_frames,
-				  "tx_tdt_writes", (json_int_t)m->tx_tdt_writes, "irqs",
-				  (json_int_t)m->irqs, "guest_errors", (json_int_t)m->guest_errors,
-				  "rx_no_buffer", (json_int_t)m->rx_no_buffer, "rx_filtered",
-				  (json_int_t)m->rx_filtered, "tx_dropped", (json_int_t)m->tx_dropped,
-				  "netdev_stats", "tx_packets",
-				  (json_int_t)n->tx_packets, "tx_bytes", (json_int_t)n->tx_bytes,
-				  "tx_dropped", (json_int_t)n->tx_dropped, "rx_packets",
+				  "link_up", ni.link_up, "model", nic_model_stats(&ni),
+				  "netdev_stats", "tx_packets", (json_int_t)n->tx_packets,
+				  "tx_bytes", (json_int_t)n->tx_bytes, "tx_dropped",
+				  (json_int_t)n->tx_dropped, "rx_packets",
 				  (json_int_t)n->rx_packets, "rx_bytes", (json_int_t)n->rx_bytes,
 				  "rx_dropped", (json_int_t)n->rx_dropped));
 	}

@@ -54,6 +54,9 @@ static const char usage_text[] =
 	"      --nic e1000,pcap-out=FILE[,mac=...]\n"
 	"                           an e1000 fed from a pcap file (replayed once when the\n"
 	"                           guest enables RX) and/or recording what it sends\n"
+	"      --nic virtio,tap=NAME|pcap-in=FILE|pcap-out=FILE[,mac=...]\n"
+	"                           a virtio-net (one queue pair, MTU 1500) with the same\n"
+	"                           backends and keys as the e1000\n"
 	"                           Without mac=, the MAC is generated from --name and the\n"
 	"                           NIC's index (locally administered, the same every run).\n"
 	"\n"
@@ -328,7 +331,7 @@ static void setup_nics(struct kvm_vm *vm)
 	bool bad_input;
 
 	for (unsigned int i = 0; i < nr_nics; i++)
-		if (nic_create(&nics[i], i, vm->pci, &vm->mem, vm->loop, err, sizeof(err),
+		if (nic_create(&nics[i], i, vm, vm->pci, &vm->mem, vm->loop, err, sizeof(err),
 			       &bad_input) < 0)
 			die_status(bad_input ? NFV_EXIT_USAGE : NFV_EXIT_FAILURE, "--nic %u: %s", i,
 				   err);
@@ -490,10 +493,10 @@ int main(int argc, char **argv)
 	evloop_event_free(vm.stop_event);
 	vcpus_destroy(&vm);
 	acpi_pm_free(acpi_pm);
-	nic_free_all();
+	pci_bus_free(vm.pci);
+	nic_free_all(); /* after the bus: the virtio transport's rule */
 	for (unsigned int i = 0; i < nr_nics; i++)
 		nic_config_clear(&nics[i]);
-	pci_bus_free(vm.pci);
 	i8042_free(vm.i8042);
 	serial_free(vm.com1);
 	irq_exit(&vm);

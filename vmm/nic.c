@@ -4,11 +4,16 @@
  *
  * Threads: nic_create() and nic_free_all() run on the main thread while
  * neither the vCPUs nor the event loop run; nic_count() and nic_get_info()
- * run on the event loop meanwhile and only read the list.
+ * run on the event loop meanwhile and only read the list. A virtio-net's
+ * doorbell hook runs on vCPU threads under its transport's mutex (the only
+ * writer of its struct nic_doorbell while they run) and its doorbell events
+ * on the event loop.
  */
 #define LOG_COMPONENT "nic"
 #include "vmm/nic.h"
 #include "common/log.h"
+#include "vmm/irq.h"
+#include "vmm/kvm.h"
 #include "vmm/netdev_pcap.h"
 #include "vmm/netdev_tap.h"
 
@@ -17,15 +22,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NIC_MAX_ITEMS 16 /* kind plus keys in one --nic */
+#define NIC_MAX_ITEMS 16  /* kind plus keys in one --nic */
+#define NIC_VNET_QUEUES 3 /* one pair and the control queue */
+
+struct nic;
+
+/*
+ * A virtio queue's doorbell through an ioeventfd: KVM completes the guest's
+ * 2-byte write at gpa without an exit and signals ev, whose callback (on the
+ * event loop) hands the doorbell to the transport. ev exists from creation
+ * (events are created before the loop runs); the ioeventfd is registered at
+ * DRIVER_OK and removed at reset by the transport's doorbell hook, on a vCPU
+ * thread. A signal left over from before a reset only makes the device look
+ * at a queue once more (the transport ignores doorbells of disabled queues).
+ */
+struct nic_doorbell {
+	struct nic *nic;
+	uint16_t queue;
+	struct ev_event *ev;
+	uint64_t gpa; /* while bound */
+	bool bound;
+};
 
 struct nic {
 	const struct nic_config *cfg;
 	char name[16];
 	struct netdev *nd;
-	struct e1000 *e1000;
-	int slot; /* PCI slot, -1 when unknown */
+	struct e1000 *e1000; /* kind e1000 */
+	struct vnet *vnet;   /* kind virtio */
+	int slot;	     /* PCI slot, -1 when unknown */
 	unsigned int gsi;
+	struct kvm_vm *vm;
+	struct virtio_pci_hooks hooks; /* kind virtio */
+	struct nic_doorbell doorbells[NIC_VNET_QUEUES];
 };
 
 static struct nic *nic_list[NIC_MAX];
@@ -35,6 +64,7 @@ const char *nic_kind_name(enum nic_kind kind)
 {
 	switch (kind) {
 	case NIC_KIND_E1000: return "e1000";
+	case NIC_KIND_VIRTIO: return "virtio";
 	}
 	return "?";
 }
@@ -228,13 +258,10 @@ int nic_config_parse(const char *spec, struct nic_config *cfg, char *err, size_t
 	if (strcmp(items[0], "e1000") == 0) {
 		cfg->kind = NIC_KIND_E1000;
 	} else if (strcmp(items[0], "virtio") == 0 || strcmp(items[0], "virtio-net") == 0) {
-		snprintf(err, err_len, "NIC kind '%s' is not supported yet (available: e1000)",
-			 items[0]);
-		ret = -ENOTSUP;
-		goto out;
+		cfg->kind = NIC_KIND_VIRTIO;
 	} else {
 		snprintf(err, err_len,
-			 "unknown NIC kind '%.64s' (available: e1000); the spec "
+			 "unknown NIC kind '%.64s' (available: e1000, virtio); the spec "
 			 "starts with the kind: e1000,tap=NAME",
 			 items[0]);
 		ret = -EINVAL;
@@ -326,11 +353,120 @@ static int nic_open_backend(const struct nic_config *cfg, struct evloop *loop, s
 	return ret;
 }
 
-int nic_create(const struct nic_config *cfg, unsigned int index, struct pci_bus *bus,
-	       const struct guest_mem *mem, struct evloop *loop, char *err, size_t err_len,
-	       bool *bad_input)
+static void nic_doorbell_cb(struct ev_event *e, void *opaque)
 {
-	struct e1000_config ecfg = { 0 };
+	struct nic_doorbell *db = opaque;
+
+	(void)e;
+	virtio_pci_kick(vnet_transport(db->nic->vnet), db->queue);
+}
+
+/* The transport's doorbell hook (vCPU thread, transport mutex held). */
+static int nic_doorbell_hook(void *opaque, uint16_t queue, uint64_t gpa, bool bound)
+{
+	struct nic *nic = opaque;
+	struct nic_doorbell *db;
+	int ret;
+
+	if (queue >= NIC_VNET_QUEUES || !nic->doorbells[queue].ev)
+		return -ENOTSUP;
+	db = &nic->doorbells[queue];
+	if (!bound) {
+		if (db->bound)
+			(void)irq_ioeventfd_del(nic->vm, db->gpa, 2, false, false, 0,
+						evloop_event_fd(db->ev));
+		db->bound = false;
+		return 0;
+	}
+	ret = irq_ioeventfd_add(nic->vm, gpa, 2, false, false, 0, evloop_event_fd(db->ev));
+	if (ret < 0) {
+		log_warn("%s: queue %u: no ioeventfd at 0x%llx (%s): doorbells as MMIO exits",
+			 nic->name, queue, (unsigned long long)gpa, strerror(-ret));
+		return ret;
+	}
+	db->gpa = gpa;
+	db->bound = true;
+	log_debug("%s: queue %u: doorbell at 0x%llx through an ioeventfd", nic->name, queue,
+		  (unsigned long long)gpa);
+	return 0;
+}
+
+/* Events for the doorbells, made before the event loop runs. */
+static int nic_doorbells_new(struct nic *nic, struct evloop *loop)
+{
+	if (!nic->vm || !loop)
+		return -ENOTSUP;
+	for (uint16_t q = 0; q < NIC_VNET_QUEUES; q++) {
+		struct nic_doorbell *db = &nic->doorbells[q];
+
+		db->nic = nic;
+		db->queue = q;
+		db->ev = evloop_event_new(loop, nic_doorbell_cb, db);
+		if (!db->ev)
+			return -ENOMEM;
+	}
+	nic->hooks = (struct virtio_pci_hooks){ .opaque = nic, .doorbell = nic_doorbell_hook };
+	return 0;
+}
+
+static void nic_doorbells_free(struct nic *nic)
+{
+	for (uint16_t q = 0; q < NIC_VNET_QUEUES; q++) {
+		struct nic_doorbell *db = &nic->doorbells[q];
+
+		if (db->bound)
+			(void)irq_ioeventfd_del(nic->vm, db->gpa, 2, false, false, 0,
+						evloop_event_fd(db->ev));
+		db->bound = false;
+		evloop_event_free(db->ev);
+		db->ev = NULL;
+	}
+}
+
+/*
+ * The model over nic->nd. virtio: one queue pair, MTU 1500; doorbells
+ * through ioeventfds watched by the event loop (MMIO exits to the BAR on a
+ * vCPU thread when KVM refuses one), interrupts through the PCI core (MSI-X
+ * with KVM_SIGNAL_MSI, or INTx).
+ */
+static int nic_new_model(struct nic *nic, struct pci_bus *bus, const struct guest_mem *mem,
+			 struct evloop *loop)
+{
+	const struct nic_config *cfg = nic->cfg;
+
+	switch (cfg->kind) {
+	case NIC_KIND_E1000: {
+		struct e1000_config ecfg = { .name = nic->name };
+
+		memcpy(ecfg.mac, cfg->mac, sizeof(ecfg.mac));
+		nic->e1000 = e1000_new(bus, mem, nic->nd, loop, &ecfg);
+		return nic->e1000 ? 0 : -ENODEV;
+	}
+	case NIC_KIND_VIRTIO: {
+		struct vnet_config vcfg = {
+			.name = nic->name,
+			.queue_pairs = 1,
+			.mtu = 1500,
+			.netdevs = { nic->nd },
+			.nr_netdevs = 1,
+		};
+
+		memcpy(vcfg.mac, cfg->mac, sizeof(vcfg.mac));
+		if (nic_doorbells_new(nic, loop) == 0)
+			vcfg.hooks = &nic->hooks;
+		else
+			log_warn("%s: no doorbell events: doorbells as MMIO exits", nic->name);
+		nic->vnet = vnet_new(bus, mem, loop, &vcfg);
+		return nic->vnet ? 0 : -ENODEV;
+	}
+	}
+	return -EINVAL;
+}
+
+int nic_create(const struct nic_config *cfg, unsigned int index, struct kvm_vm *vm,
+	       struct pci_bus *bus, const struct guest_mem *mem, struct evloop *loop, char *err,
+	       size_t err_len, bool *bad_input)
+{
 	uint32_t before = 0, after = 0;
 	char mac[NIC_MAC_STR_LEN];
 	struct nic *nic;
@@ -348,19 +484,17 @@ int nic_create(const struct nic_config *cfg, unsigned int index, struct pci_bus 
 		return -ENOMEM;
 	}
 	nic->cfg = cfg;
+	nic->vm = vm;
 	nic->slot = -1;
 	snprintf(nic->name, sizeof(nic->name), "%s.%u", nic_kind_name(cfg->kind), index);
 	ret = nic_open_backend(cfg, loop, &nic->nd, err, err_len, bad_input);
 	if (ret < 0)
 		goto err_free;
 
-	memcpy(ecfg.mac, cfg->mac, sizeof(ecfg.mac));
-	ecfg.name = nic->name;
 	pci_bus_for_each(bus, nic_slots, &before);
-	nic->e1000 = e1000_new(bus, mem, nic->nd, loop, &ecfg);
-	if (!nic->e1000) {
-		snprintf(err, err_len, "%s: cannot create the e1000 model (see the log above)",
-			 nic->name);
+	if (nic_new_model(nic, bus, mem, loop) < 0) {
+		snprintf(err, err_len, "%s: cannot create the %s model (see the log above)",
+			 nic->name, nic_kind_name(cfg->kind));
 		ret = -ENODEV;
 		goto err_nd;
 	}
@@ -378,6 +512,7 @@ int nic_create(const struct nic_config *cfg, unsigned int index, struct pci_bus 
 	return 0;
 
 err_nd:
+	nic_doorbells_free(nic);
 	netdev_close(nic->nd);
 err_free:
 	free(nic);
@@ -390,6 +525,8 @@ void nic_free_all(void)
 		struct nic *nic = nic_list[i];
 
 		e1000_free(nic->e1000);
+		vnet_free(nic->vnet);
+		nic_doorbells_free(nic);
 		netdev_close(nic->nd);
 		free(nic);
 		nic_list[i] = NULL;
@@ -426,7 +563,10 @@ int nic_get_info(unsigned int index, struct nic_info *info)
 	info->gsi = nic->gsi;
 	info->link_up = __atomic_load_n(&nic->nd->link_up, __ATOMIC_RELAXED);
 	info->cfg = nic->cfg;
-	e1000_get_stats(nic->e1000, &info->model);
+	if (nic->e1000)
+		e1000_get_stats(nic->e1000, &info->model);
+	if (nic->vnet)
+		vnet_get_stats(nic->vnet, &info->vnet);
 	s = &nic->nd->stats;
 	info->netdev_stats = (struct netdev_stats){
 		.tx_packets = ld(&s->tx_packets),

@@ -6,6 +6,7 @@
  *   --nic e1000,tap=NAME[,mac=XX:XX:XX:XX:XX:XX]
  *   --nic e1000,pcap-in=FILE[,pcap-out=FILE][,mac=...]
  *   --nic e1000,pcap-out=FILE[,mac=...]
+ *   --nic virtio,...             the same keys, a virtio-net (one queue pair)
  *
  * A comma inside a value is written twice (",,"), as in QEMU. Without mac=,
  * the MAC is generated from the VM name and the NIC index: locally
@@ -26,6 +27,7 @@
 #include "common/guestmem.h"
 #include "common/util.h"
 #include "nicmodels/e1000.h"
+#include "nicmodels/virtio_net.h"
 #include "vmm/netdev.h"
 #include "vmm/pci.h"
 
@@ -35,6 +37,7 @@
 
 enum nic_kind {
 	NIC_KIND_E1000,
+	NIC_KIND_VIRTIO,
 };
 
 struct nic_config {
@@ -70,22 +73,28 @@ void nic_format_mac(const uint8_t mac[6], char buf[NIC_MAC_STR_LEN]);
 void nic_default_mac(const char *vm_name, unsigned int index, uint8_t mac[6]);
 const char *nic_kind_name(enum nic_kind kind);
 
+struct kvm_vm;
+
 /*
  * Creates NIC `index` as cfg says (cfg must outlive it): opens its backend,
- * adds the model to `bus` and appends it to the process's list. 0, or -errno
+ * adds the model to `bus` and appends it to the process's list. `vm` gives a
+ * virtio-net its ioeventfd doorbells (NULL: doorbells as MMIO exits). 0, or -errno
  * with one line in err; *bad_input tells a problem with the user's input (a
  * pcap file that cannot be read or created) from one of the host (no tap).
  */
-int __must_check nic_create(const struct nic_config *cfg, unsigned int index, struct pci_bus *bus,
-			    const struct guest_mem *mem, struct evloop *loop, char *err,
-			    size_t err_len, bool *bad_input);
-/* Frees every NIC (models first, then their backends). */
+int __must_check nic_create(const struct nic_config *cfg, unsigned int index, struct kvm_vm *vm,
+			    struct pci_bus *bus, const struct guest_mem *mem, struct evloop *loop,
+			    char *err, size_t err_len, bool *bad_input);
+/*
+ * Frees every NIC (models first, then their backends). Call after
+ * pci_bus_free(): the virtio transport is freed after its bus.
+ */
 void nic_free_all(void);
 
 /* What the control socket's "stats" reports for each NIC. */
 struct nic_info {
 	char name[16];		      /* "e1000.0" */
-	const char *kind;	      /* "e1000" */
+	const char *kind;	      /* "e1000", "virtio" */
 	const char *backend;	      /* "tap", "pcap" */
 	char netdev[NETDEV_NAME_LEN]; /* "tap:nfv0" */
 	char mac[NIC_MAC_STR_LEN];
@@ -93,7 +102,8 @@ struct nic_info {
 	unsigned int gsi; /* INTx GSI */
 	bool link_up;
 	const struct nic_config *cfg;
-	struct e1000_stats model;
+	struct e1000_stats model; /* kind e1000 */
+	struct vnet_stats vnet;	  /* kind virtio */
 	struct netdev_stats netdev_stats;
 };
 unsigned int nic_count(void);

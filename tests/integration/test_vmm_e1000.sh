@@ -44,7 +44,7 @@ badnic()
 		check_fail "badnic: '$spec' -> status $st, output: $out"
 	fi
 }
-badnic "virtio,tap=x" "not supported yet"
+badnic "virtio,tap=x,speed=10" "unknown key 'speed'"
 badnic "e1000" "no backend"
 badnic "e1000,tap=x,pcap-out=/dev/null" "two backends"
 badnic "e1000,tap=x,speed=10" "unknown key 'speed'"
