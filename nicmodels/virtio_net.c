@@ -207,7 +207,8 @@ static void vnet_tx_chain(struct vnet *vn, struct netdev *nd, const struct virtq
 	uint32_t frame_len;
 	int n = 0, ret;
 
-	if (c->nr_segs != c->nr_read || c->read_len < VNET_HDR_LEN) {
+	/* A header and at least an Ethernet header: no runt or empty frame goes out. */
+	if (c->nr_segs != c->nr_read || c->read_len < VNET_HDR_LEN + VNET_ETH_HLEN) {
 		vn->stats.guest_errors++;
 		vn->stats.tx_dropped++;
 		return;
