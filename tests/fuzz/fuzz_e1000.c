@@ -29,6 +29,7 @@
 #include "common/evloop.h"
 #include "common/guestmem.h"
 #include "common/log.h"
+#include "tests/fuzz/fuzz_input.h"
 #include "nicmodels/e1000.h"
 #include "vmm/iobus.h"
 #include "vmm/netdev.h"
@@ -100,8 +101,7 @@ static const uint32_t fz_regs[] = {
 static const uint8_t fz_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 
 struct fz {
-	const uint8_t *p;
-	size_t n;
+	struct fz_in in; /* the input, read front to back */
 	struct guest_mem gm;
 	uint8_t *ram;
 	struct io_bus pio, mmio;
@@ -117,42 +117,7 @@ struct fz {
 	uint64_t sent, sent_bytes;
 };
 
-/* ---- input cursor ---- */
-
-static bool take(struct fz *z, void *out, size_t len)
-{
-	if (z->n < len)
-		return false;
-	memcpy(out, z->p, len);
-	z->p += len;
-	z->n -= len;
-	return true;
-}
-
-static bool take8(struct fz *z, uint8_t *v)
-{
-	return take(z, v, 1);
-}
-
-static bool take16(struct fz *z, uint16_t *v)
-{
-	uint8_t b[2];
-
-	if (!take(z, b, 2))
-		return false;
-	*v = (uint16_t)(b[0] | b[1] << 8);
-	return true;
-}
-
-static bool take32(struct fz *z, uint32_t *v)
-{
-	uint8_t b[4];
-
-	if (!take(z, b, 4))
-		return false;
-	*v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-	return true;
-}
+/* ---- byte helpers ---- */
 
 static void le32(uint8_t *p, uint32_t v)
 {
@@ -257,14 +222,14 @@ static bool pick_reg(struct fz *z, uint32_t *off, bool *smart)
 	uint8_t sel;
 	uint16_t raw;
 
-	if (!take8(z, &sel))
+	if (!in_take8(&z->in, &sel))
 		return false;
 	if (sel < 0xE0) {
 		*off = fz_regs[sel % FZ_NREGS];
 		*smart = (sel / FZ_NREGS) & 1;
 		return true;
 	}
-	if (!take16(z, &raw))
+	if (!in_take16(&z->in, &raw))
 		return false;
 	*off = ((uint32_t)raw * 4) & 0x1FFFC;
 	*smart = false;
@@ -303,7 +268,7 @@ static bool op_mmio_write(struct fz *z)
 	uint32_t off, v;
 	bool smart;
 
-	if (!pick_reg(z, &off, &smart) || !take32(z, &v))
+	if (!pick_reg(z, &off, &smart) || !in_take32(&z->in, &v))
 		return false;
 	wr(z, off, smart ? smart_value(off, v) : v);
 	return true;
@@ -325,12 +290,12 @@ static bool op_ram_write(struct fz *z)
 	uint8_t a[3], len;
 	uint32_t addr;
 
-	if (!take(z, a, 3) || !take8(z, &len))
+	if (!in_take(&z->in, a, 3) || !in_take8(&z->in, &len))
 		return false;
 	addr = ((uint32_t)a[0] | (uint32_t)a[1] << 8 | (uint32_t)a[2] << 16) % FZ_RAM_SIZE;
-	len = (uint8_t)MIN((size_t)len % 65, z->n);
+	len = (uint8_t)MIN((size_t)len % 65, z->in.n);
 	len = (uint8_t)MIN((uint32_t)len, FZ_RAM_SIZE - addr);
-	return take(z, z->ram + addr, len);
+	return in_take(&z->in, z->ram + addr, len);
 }
 
 /* A TX descriptor at ring index idx: legacy, context or data, buffer in RAM. */
@@ -341,8 +306,8 @@ static bool op_tx_desc(struct fz *z)
 	uint8_t *d;
 	uint32_t addr;
 
-	if (!take8(z, &idx) || !take8(z, &kind) || !take16(z, &len) || !take8(z, &cmd) ||
-	    !take8(z, &b13) || !take16(z, &special))
+	if (!in_take8(&z->in, &idx) || !in_take8(&z->in, &kind) || !in_take16(&z->in, &len) ||
+	    !in_take8(&z->in, &cmd) || !in_take8(&z->in, &b13) || !in_take16(&z->in, &special))
 		return false;
 	d = z->ram + FZ_TX_RING + 16u * (idx % 64);
 	addr = FZ_BUF + (uint32_t)len * 3 % (FZ_RAM_SIZE - FZ_BUF);
@@ -355,7 +320,7 @@ static bool op_tx_desc(struct fz *z)
 		le32(d + 12, (uint32_t)b13 << 8 | (uint32_t)special << 16);
 		break;
 	case 1: /* context */
-		if (!take(z, b0, 8) || !take16(z, &mss))
+		if (!in_take(&z->in, b0, 8) || !in_take16(&z->in, &mss))
 			return false;
 		memcpy(d, b0, 8);
 		le32(d + 8, (uint32_t)len * 37 % 70000 | (uint32_t)(cmd | 0x20) << 24);
@@ -368,7 +333,7 @@ static bool op_tx_desc(struct fz *z)
 		le32(d + 12, (uint32_t)b13 << 8 | (uint32_t)special << 16);
 		break;
 	default: /* raw */
-		if (!take(z, d, 16))
+		if (!in_take(&z->in, d, 16))
 			return false;
 		break;
 	}
@@ -381,7 +346,7 @@ static bool op_rx_desc(struct fz *z)
 	uint16_t a;
 	uint8_t *d;
 
-	if (!take8(z, &idx) || !take8(z, &mode) || !take16(z, &a))
+	if (!in_take8(&z->in, &idx) || !in_take8(&z->in, &mode) || !in_take16(&z->in, &a))
 		return false;
 	d = z->ram + FZ_RX_RING + 16u * (idx % 64);
 	memset(d, 0, 16);
@@ -405,10 +370,7 @@ static size_t build_frame(struct fz *z, uint8_t *f, uint16_t want, uint8_t flags
 		len = want % 16; /* runts */
 	else if (len < 14)
 		len = 14;
-	body = MIN(len, z->n);
-	memcpy(f, z->p, body);
-	z->p += body;
-	z->n -= body;
+	body = in_take_some(&z->in, f, len);
 	for (size_t i = body; i < len; i++)
 		f[i] = (uint8_t)(i * 31);
 	if (flags & 1)
@@ -441,7 +403,7 @@ static bool op_deliver(struct fz *z, bool split)
 	ssize_t r;
 	int n = 1;
 
-	if (!take16(z, &want) || !take8(z, &flags))
+	if (!in_take16(&z->in, &want) || !in_take8(&z->in, &flags))
 		return false;
 	len = build_frame(z, f, want, flags);
 	iov[0] = (struct iovec){ .iov_base = f, .iov_len = len };
@@ -461,7 +423,7 @@ static bool op_time(struct fz *z)
 {
 	uint16_t t;
 
-	if (!take16(z, &t))
+	if (!in_take16(&z->in, &t))
 		return false;
 	z->now += (uint64_t)t * 64;
 	e1000_timer_expire(z->e);
@@ -472,7 +434,7 @@ static bool op_link(struct fz *z)
 {
 	uint8_t up;
 
-	if (!take8(z, &up))
+	if (!in_take8(&z->in, &up))
 		return false;
 	netdev_set_link(z->nd, up & 1);
 	return true;
@@ -483,7 +445,7 @@ static bool op_pio(struct fz *z)
 	uint8_t sel, b[4] = { 0 };
 	uint32_t v;
 
-	if (!take8(z, &sel) || !take32(z, &v))
+	if (!in_take8(&z->in, &sel) || !in_take32(&z->in, &v))
 		return false;
 	le32(b, (sel & 0x40) ? (v % 0x20000) : v);
 	/* Mostly IOADDR/IODATA, sometimes the rest of the 64-byte window. */
@@ -497,7 +459,7 @@ static bool op_preset(struct fz *z)
 {
 	uint8_t cfg;
 
-	if (!take8(z, &cfg))
+	if (!in_take8(&z->in, &cfg))
 		return false;
 	for (uint32_t i = 0; i < 64; i++) {
 		uint8_t *d = z->ram + FZ_RX_RING + 16 * i;
@@ -531,7 +493,7 @@ static bool op_pci(struct fz *z)
 	uint8_t sel;
 	uint32_t v;
 
-	if (!take8(z, &sel) || !take32(z, &v))
+	if (!in_take8(&z->in, &sel) || !in_take32(&z->in, &v))
 		return false;
 	if (sel & 1) {
 		pci_bus_config_write(z->bus, pci_dev_slot(z->pdev), 0, 0x04, 2, v & 0x7);
@@ -550,7 +512,7 @@ static bool op_odd_access(struct fz *z)
 	uint8_t sel, b[8] = { 0 };
 	uint16_t off;
 
-	if (!take8(z, &sel) || !take16(z, &off) || !take(z, b, 8))
+	if (!in_take8(&z->in, &sel) || !in_take16(&z->in, &off) || !in_take(&z->in, b, 8))
 		return false;
 	(void)iobus_dispatch(&z->mmio, z->bar0 + (off % 0x5A00), b, lens[sel & 3], sel & 4);
 	return true;
@@ -567,8 +529,9 @@ static bool op_tso(struct fz *z)
 	uint32_t tdt, n, len, off = 0;
 	uint8_t *buf = z->ram + FZ_BUF;
 
-	if (!take8(z, &hdrlen) || !take8(z, &ipcss) || !take8(z, &tucss) || !take8(z, &tucmd) ||
-	    !take8(z, &popts) || !take8(z, &ndata) || !take16(z, &mss) || !take16(z, &paylen))
+	if (!in_take8(&z->in, &hdrlen) || !in_take8(&z->in, &ipcss) || !in_take8(&z->in, &tucss) ||
+	    !in_take8(&z->in, &tucmd) || !in_take8(&z->in, &popts) || !in_take8(&z->in, &ndata) ||
+	    !in_take16(&z->in, &mss) || !in_take16(&z->in, &paylen))
 		return false;
 	n = rd(z, R_TDLEN) / 16;
 	if (n == 0 || n > 64)
@@ -671,14 +634,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fz z = { .p = data, .n = size };
+	struct fz z = { .in = { .p = data, .n = size } };
 	bool more = true;
 
 	fz_setup(&z);
-	while (more && z.n) {
+	while (more && z.in.n) {
 		uint8_t op = 0;
 
-		(void)take8(&z, &op);
+		(void)in_take8(&z.in, &op);
 		switch (op % 16) {
 		case 0:
 		case 1:

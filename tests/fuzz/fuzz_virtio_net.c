@@ -32,6 +32,7 @@
 #include "common/evloop.h"
 #include "common/guestmem.h"
 #include "common/log.h"
+#include "tests/fuzz/fuzz_input.h"
 #include "nicmodels/virtio_net.h"
 #include "vmm/iobus.h"
 #include "vmm/netdev.h"
@@ -97,8 +98,7 @@ struct fz_q {
 };
 
 struct fz {
-	const uint8_t *p;
-	size_t n;
+	struct fz_in in; /* the input, read front to back */
 	uint8_t *r0, *r1;
 	struct guest_mem gm;
 	struct io_bus pio, mmio;
@@ -117,42 +117,7 @@ struct fz {
 	uint64_t sent;
 };
 
-/* ---- input cursor ---- */
-
-static bool take(struct fz *z, void *out, size_t len)
-{
-	if (z->n < len)
-		return false;
-	memcpy(out, z->p, len);
-	z->p += len;
-	z->n -= len;
-	return true;
-}
-
-static bool take8(struct fz *z, uint8_t *v)
-{
-	return take(z, v, 1);
-}
-
-static bool take16(struct fz *z, uint16_t *v)
-{
-	uint8_t b[2];
-
-	if (!take(z, b, 2))
-		return false;
-	*v = (uint16_t)(b[0] | b[1] << 8);
-	return true;
-}
-
-static bool take32(struct fz *z, uint32_t *v)
-{
-	uint8_t b[4];
-
-	if (!take(z, b, 4))
-		return false;
-	*v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-	return true;
-}
+/* ---- byte helpers ---- */
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -292,13 +257,13 @@ static bool op_cc_write(struct fz *z)
 	uint8_t sel;
 	uint32_t v, hi;
 
-	if (!take8(z, &sel) || !take32(z, &v))
+	if (!in_take8(&z->in, &sel) || !in_take32(&z->in, &v))
 		return false;
 	if (sel & 0x80) {
 		/* Anywhere in the common window, any size. */
 		static const uint8_t lens[] = { 1, 2, 4, 8 };
 
-		if (!take32(z, &hi))
+		if (!in_take32(&z->in, &hi))
 			return false;
 		cc_wr(z, sel & 0x3F, lens[(sel >> 6) & 1 ? 3 : v & 3], (uint64_t)hi << 32 | v);
 		return true;
@@ -312,7 +277,7 @@ static bool op_cc_read(struct fz *z)
 {
 	uint8_t sel;
 
-	if (!take8(z, &sel))
+	if (!in_take8(&z->in, &sel))
 		return false;
 	if (sel & 0x80)
 		(void)cc_rd(z, sel & 0x3F, 1u << (sel >> 5 & 3));
@@ -328,7 +293,7 @@ static bool op_status(struct fz *z)
 	uint8_t sel;
 	uint8_t st;
 
-	if (!take8(z, &sel))
+	if (!in_take8(&z->in, &sel))
 		return false;
 	st = (uint8_t)cc_rd(z, CC_STATUS, 1);
 	if (sel < 0xA0)
@@ -344,7 +309,7 @@ static bool op_features(struct fz *z)
 {
 	uint32_t lo, hi;
 
-	if (!take32(z, &lo) || !take32(z, &hi))
+	if (!in_take32(&z->in, &lo) || !in_take32(&z->in, &hi))
 		return false;
 	cc_wr(z, CC_DFSELECT, 4, 0);
 	lo &= (uint32_t)cc_rd(z, CC_DF, 4) | (lo & 0x80000000u ? 0xFFFFFFFFu : 0);
@@ -374,7 +339,7 @@ static bool op_queue_setup(struct fz *z)
 {
 	uint8_t sel;
 
-	if (!take8(z, &sel))
+	if (!in_take8(&z->in, &sel))
 		return false;
 	queue_setup(z, sel % z->nq, (sel & 0x80) ? (uint16_t)(1u << (sel >> 4 & 7)) : FZ_QSZ,
 		    sel & 0x08 ? 0xFFFF : sel & 7);
@@ -386,7 +351,7 @@ static bool op_bring_up(struct fz *z)
 {
 	uint8_t sel;
 
-	if (!take8(z, &sel))
+	if (!in_take8(&z->in, &sel))
 		return false;
 	cc_wr(z, CC_STATUS, 1, 0);
 	cc_wr(z, CC_STATUS, 1, 0x01);
@@ -407,7 +372,7 @@ static bool op_dev_cfg(struct fz *z)
 	uint8_t sel;
 	uint32_t v;
 
-	if (!take8(z, &sel) || !take32(z, &v))
+	if (!in_take8(&z->in, &sel) || !in_take32(&z->in, &v))
 		return false;
 	if (sel & 0x80)
 		(void)bar_rw(z, z->cap_off[4] + (sel & 0x1F), 1u << (sel >> 5 & 3), v, sel & 0x10);
@@ -420,7 +385,7 @@ static bool op_doorbell(struct fz *z)
 {
 	uint8_t sel;
 
-	if (!take8(z, &sel))
+	if (!in_take8(&z->in, &sel))
 		return false;
 	/* Sometimes a queue that does not exist. */
 	doorbell(z, sel & 0x80 ? sel & 0x7F : sel % z->nq);
@@ -433,13 +398,13 @@ static bool op_ram_write(struct fz *z)
 	uint16_t off;
 	uint8_t *p;
 
-	if (!take8(z, &sel) || !take16(z, &off) || !take8(z, &len))
+	if (!in_take8(&z->in, &sel) || !in_take16(&z->in, &off) || !in_take8(&z->in, &len))
 		return false;
 	/* Inside one region (each 64 KiB: any 16-bit offset is in it). */
 	p = (sel & 1 ? z->r1 : z->r0) + off;
-	len = (uint8_t)MIN((size_t)len % 65, z->n);
+	len = (uint8_t)MIN((size_t)len % 65, z->in.n);
 	len = (uint8_t)MIN((uint32_t)len, FZ_R0_SIZE - off);
-	return take(z, p, len);
+	return in_take(&z->in, p, len);
 }
 
 /* A buffer address: mostly in region 1, sometimes across an end or in the hole. */
@@ -466,7 +431,7 @@ static bool op_chain(struct fz *z)
 	uint64_t ind_gpa = FZ_R1_GPA + FZ_R1_SIZE - 0x100;
 	uint8_t *ind = ram(z, ind_gpa, 0x100);
 
-	if (!take8(z, &sel) || !take8(z, &nseg) || !take8(z, &flags))
+	if (!in_take8(&z->in, &sel) || !in_take8(&z->in, &nseg) || !in_take8(&z->in, &flags))
 		return false;
 	q = sel % z->nq;
 	nread = nseg >> 4 & 7;
@@ -485,11 +450,11 @@ static bool op_chain(struct fz *z)
 		uint32_t blen;
 		uint64_t gpa;
 
-		if (!take8(z, &blen8))
+		if (!in_take8(&z->in, &blen8))
 			return false;
 		blen = (flags & 0x40) ? (uint32_t)blen8 * 64 + 12 : blen8 + 1u;
 		if (flags & 0x20) {
-			if (!take8(z, &bsel) || !take16(z, &v))
+			if (!in_take8(&z->in, &bsel) || !in_take16(&z->in, &v))
 				return false;
 		} else {
 			v = (uint16_t)(i * 0x1800 + q * 0x100);
@@ -510,10 +475,10 @@ static bool op_chain(struct fz *z)
 		if (!(dflags & 2)) {
 			/* Readable: contents from input (frame, vnet header, control command). */
 			uint8_t *b = ram(z, gpa, blen);
-			size_t have = b ? MIN((size_t)blen, z->n) : 0;
+			size_t have = b ? MIN((size_t)blen, z->in.n) : 0;
 
 			if (have)
-				CHECK(take(z, b, have));
+				CHECK(in_take(&z->in, b, have));
 		}
 	}
 	if (flags & 0x80) {
@@ -546,10 +511,7 @@ static size_t build_frame(struct fz *z, uint8_t *f, uint16_t want, uint8_t flags
 		len = 9000 + want % (FZ_MAX_RX - 9000); /* long and oversize ones */
 	if (flags & 0x20)
 		len = want % 16; /* runts */
-	body = MIN(len, z->n);
-	memcpy(f, z->p, body);
-	z->p += body;
-	z->n -= body;
+	body = in_take_some(&z->in, f, len);
 	for (size_t i = body; i < len; i++)
 		f[i] = (uint8_t)(i * 31);
 	if (len >= 6) {
@@ -579,7 +541,7 @@ static bool op_deliver(struct fz *z)
 	ssize_t r;
 	int n = 1;
 
-	if (!take16(z, &want) || !take8(z, &flags))
+	if (!in_take16(&z->in, &want) || !in_take8(&z->in, &flags))
 		return false;
 	len = build_frame(z, f, want, flags);
 	iov[0] = (struct iovec){ .iov_base = f, .iov_len = len };
@@ -601,7 +563,7 @@ static bool op_misc(struct fz *z)
 {
 	uint8_t sel;
 
-	if (!take8(z, &sel))
+	if (!in_take8(&z->in, &sel))
 		return false;
 	switch (sel % 4) {
 	case 0: netdev_rx_resume(z->nd); break;
@@ -621,7 +583,7 @@ static bool op_loop(struct fz *z)
 {
 	uint8_t sel;
 
-	if (!take8(z, &sel))
+	if (!in_take8(&z->in, &sel))
 		return false;
 	for (unsigned int i = 0; i < (sel % FZ_LOOP_RUNS) + 1u; i++)
 		CHECK(evloop_run_once(z->loop, 0) >= 0);
@@ -714,16 +676,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fz z = { .p = data, .n = size };
+	struct fz z = { .in = { .p = data, .n = size } };
 	bool more = true;
 	uint8_t hdr = 0;
 
-	(void)take8(&z, &hdr);
+	(void)in_take8(&z.in, &hdr);
 	fz_setup(&z, hdr);
-	for (int i = 0; more && z.n && i < FZ_MAX_OPS; i++) {
+	for (int i = 0; more && z.in.n && i < FZ_MAX_OPS; i++) {
 		uint8_t op = 0;
 
-		(void)take8(&z, &op);
+		(void)in_take8(&z.in, &op);
 		switch (op % 16) {
 		case 0:
 		case 1: more = op_cc_write(&z); break;
