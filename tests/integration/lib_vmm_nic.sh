@@ -112,3 +112,36 @@ qemu_start()
 	qpid=$!
 	track_pid "$qpid"
 }
+
+# ping_over_tap KIND NS TAP NET MAC: nfguest nf=ping on --nic KIND,tap=TAP
+# answers `ping -c 3` from namespace NS, with interrupts and with polling.
+# The tap holds NET.1/30 in NS, nfguest NET.2; the NIC gets MAC.
+ping_over_tap()
+{
+	local kind=$1 ns=$2 tap=$3 net=$4 mac=$5 irq re
+
+	for irq in 1 0; do
+		name=ping_irq$irq
+		failures_before=$failures
+		vmm_start $name "$ns" --nic "$kind,tap=$tap,mac=$mac" \
+			--cmdline "nf=ping ip=$net.2/30 irq=$irq stats=0"
+		if wait_for_pattern "$TEST_TMPDIR/$name.log" '^nfguest: ready nics=1$' 60; then
+			ok "$name: nfguest ready with one NIC"
+			re="^nfguest: nic=0 kind=$kind pci=00:[0-9a-f]{2}\\.0 mac=$mac "
+			re+="queues=1 .*irq=$irq link=up\$"
+			expect_line "$TEST_TMPDIR/$name.log" "$re" "$name: $kind with the given MAC, link up"
+			expect_line "$TEST_TMPDIR/$name.err" "tap $tap: attached to the existing tap" \
+				"$name: nfv-vmm attached to the namespace's tap"
+			if ip netns exec "$ns" ping -c 3 -W 5 "$net.2" >"$TEST_TMPDIR/$name.ping" 2>&1; then
+				ok "$name: 3 echo replies ($(grep -o 'rtt.*' "$TEST_TMPDIR/$name.ping"))"
+			else
+				check_fail "$name: ping failed"
+				sed 's/^/    /' "$TEST_TMPDIR/$name.ping"
+			fi
+		else
+			check_fail "$name: no ready line within 60 s"
+		fi
+		kill_pid "$vpid" 5
+		[ "$failures" -eq "$failures_before" ] || show_vmm $name
+	done
+}

@@ -66,30 +66,7 @@ nsx ip tuntap add "$tap0" mode tap || fail "cannot create tap $tap0"
 nsx ip addr add 10.250.0.1/30 dev "$tap0"
 
 # --- ping over a tap.
-for irq in 1 0; do
-	name=ping_irq$irq
-	failures_before=$failures
-	vmm_start $name "$ns" --nic "e1000,tap=$tap0,mac=52:54:00:4e:46:01" \
-		--cmdline "nf=ping ip=10.250.0.2/30 irq=$irq stats=0"
-	if wait_for_pattern "$TEST_TMPDIR/$name.log" '^nfguest: ready nics=1$' 60; then
-		ok "$name: nfguest ready with one NIC"
-		re='^nfguest: nic=0 kind=e1000 pci=00:[0-9a-f]{2}\.0 mac=52:54:00:4e:46:01 '
-		re+="queues=1 .*irq=$irq link=up\$"
-		expect_line "$TEST_TMPDIR/$name.log" "$re" "$name: e1000 with the given MAC, link up"
-		expect_line "$TEST_TMPDIR/$name.err" "tap $tap0: attached to the existing tap" \
-			"$name: nfv-vmm attached to the namespace's tap"
-		if nsx ping -c 3 -W 5 10.250.0.2 >"$TEST_TMPDIR/$name.ping" 2>&1; then
-			ok "$name: 3 echo replies ($(grep -o 'rtt.*' "$TEST_TMPDIR/$name.ping"))"
-		else
-			check_fail "$name: ping failed"
-			sed 's/^/    /' "$TEST_TMPDIR/$name.ping"
-		fi
-	else
-		check_fail "$name: no ready line within 60 s"
-	fi
-	kill_pid "$vpid" 5
-	[ "$failures" -eq "$failures_before" ] || show_vmm $name
-done
+ping_over_tap e1000 "$ns" "$tap0" 10.250.0 52:54:00:4e:46:01
 
 # --- gen into pcap-out.
 count=1000
