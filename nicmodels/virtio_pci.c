@@ -4,13 +4,14 @@
  * layout, the device-type contract and the hooks.
  *
  * Threads and locks: vp->lock guards the common configuration (selectors,
- * features, queue registers, status transitions). It is taken in the BAR and
- * config-space handlers (vCPU threads; the PCI core calls them without its
- * own locks) and held across ops->reset / features_ok / driver_ok /
+ * features, queue registers, status transitions) and the doorbell bindings.
+ * It is taken in the BAR and config-space handlers and in the PCI core's
+ * bar_changed (vCPU threads; the PCI core calls them all without its own
+ * locks) and held across ops->reset / features_ok / driver_ok /
  * status_changed and hooks->doorbell. Lock order: vp->lock -> PCI core
- * locks (pci_dev_notify, pci_dev_set_intx). Fields read by device threads
- * without the lock (status, ISR, generation, MSI-X vectors, queue enabled)
- * are accessed with atomics.
+ * locks (pci_dev_notify, pci_dev_set_intx, pci_dev_bar_decoded). Fields
+ * read by device threads without the lock (status, ISR, generation, MSI-X
+ * vectors, queue enabled) are accessed with atomics.
  */
 #define LOG_COMPONENT "virtio-pci"
 
@@ -82,6 +83,7 @@ struct vp_queue {
 	uint16_t msix; /* atomic */
 	bool enabled;  /* atomic */
 	bool doorbell_bound;
+	uint64_t doorbell_gpa; /* while doorbell_bound */
 	uint64_t desc, driver, device;
 };
 
@@ -106,6 +108,8 @@ struct virtio_pci {
 	uint8_t isr;		  /* atomic */
 	uint16_t msix_config;	  /* atomic */
 	uint16_t qsel;
+	/* BAR address the doorbells were last offered at, PCI_BAR_UNMAPPED: none. */
+	uint64_t doorbell_base;
 	int pcicfg_cap;	    /* config offset of the PCI_CFG capability */
 	uint8_t pcicfg[18]; /* its body: cap_len .. pci_cfg_data */
 	struct log_ratelimit rl;
@@ -216,27 +220,56 @@ void virtio_pci_kick(struct virtio_pci *vp, uint16_t q)
 		vp->ops->queue_notify(vp->opaque, q);
 }
 
-/* Offers (bound) or withdraws the doorbells of the enabled queues. vp->lock held. */
+/*
+ * Offers (bound) the doorbells of the enabled queues where the BAR is
+ * decoded now, or withdraws every offered one. Nothing is offered while the
+ * BAR is off the bus: an ioeventfd there would swallow writes meant for
+ * whatever owns that address now. vp->lock held.
+ */
 static void vp_doorbells(struct virtio_pci *vp, bool bound)
 {
-	uint64_t base;
+	uint64_t base = PCI_BAR_UNMAPPED;
 
 	if (!vp->hooks.doorbell)
 		return;
-	base = pci_dev_bar_addr(vp->pdev, VP_BAR);
+	if (bound)
+		base = pci_dev_bar_decoded(vp->pdev, VP_BAR);
+	vp->doorbell_base = base;
 	for (uint16_t i = 0; i < vp->nq; i++) {
 		struct vp_queue *q = &vp->q[i];
+		uint64_t gpa = base + VP_NOTIFY_OFF + VP_NOTIFY_MULT * i;
 
-		if (bound && q->enabled && !q->doorbell_bound)
-			q->doorbell_bound =
-				vp->hooks.doorbell(vp->hooks.opaque, i,
-						   base + VP_NOTIFY_OFF + VP_NOTIFY_MULT * i,
-						   true) == 0;
-		else if (!bound && q->doorbell_bound) {
-			(void)vp->hooks.doorbell(vp->hooks.opaque, i, 0, false);
+		if (bound && base != PCI_BAR_UNMAPPED && q->enabled && !q->doorbell_bound) {
+			q->doorbell_bound = vp->hooks.doorbell(vp->hooks.opaque, i, gpa, true) == 0;
+			q->doorbell_gpa = gpa;
+		} else if (!bound && q->doorbell_bound) {
+			(void)vp->hooks.doorbell(vp->hooks.opaque, i, q->doorbell_gpa, false);
 			q->doorbell_bound = false;
 		}
 	}
+}
+
+/*
+ * The PCI core moved the BAR, or took it off or put it back on the bus
+ * (vCPU thread, no PCI core lock held). Past DRIVER_OK the doorbells follow
+ * it; before, they are offered at DRIVER_OK wherever the BAR is then. The
+ * core's calls may arrive out of order, so the BAR's current place is read
+ * under vp->lock rather than taken from the arguments.
+ */
+static void vp_bar_changed(struct pci_dev *dev, unsigned int bar, uint64_t old_addr,
+			   uint64_t new_addr)
+{
+	struct virtio_pci *vp = pci_dev_opaque(dev);
+
+	if (bar != VP_BAR || !vp->hooks.doorbell)
+		return;
+	pthread_mutex_lock(&vp->lock);
+	if ((vp_status(vp) & VIRTIO_STATUS_DRIVER_OK) &&
+	    pci_dev_bar_decoded(vp->pdev, VP_BAR) != vp->doorbell_base) {
+		vp_doorbells(vp, false);
+		vp_doorbells(vp, true);
+	}
+	pthread_mutex_unlock(&vp->lock);
 }
 
 /* ---- reset and status ---- */
@@ -585,6 +618,7 @@ static void vp_msix_changed(struct pci_dev *dev, uint32_t vector)
 static const struct pci_dev_ops vp_pci_ops = {
 	.config_access = vp_config_access,
 	.msix_changed = vp_msix_changed,
+	.bar_changed = vp_bar_changed,
 };
 
 /* ---- setup ---- */

@@ -21,6 +21,8 @@
  * - BAR accesses come from vCPU threads; the transport serialises its
  *   common configuration with its own mutex (taken after the PCI core's
  *   locks are released: the core calls BAR handlers without its lock).
+ *   The PCI core reports BAR moves to the transport without its locks, and
+ *   the transport takes its mutex there (to move the doorbells).
  *   ops->reset, ops->features_ok, ops->driver_ok and ops->status_changed
  *   are called with that mutex held: they must not call virtio_pci_kick()
  *   or free anything the transport uses; the lock-free calls below are fine.
@@ -120,12 +122,18 @@ struct virtio_pci_hooks {
 	void *opaque;
 	/*
 	 * Queue `queue`'s doorbell is at guest-physical `gpa` (2 bytes written,
-	 * any value) from now on (`bound` true, at DRIVER_OK), or no longer
-	 * (`bound` false, at reset). The VMM may register an ioeventfd there and
-	 * call virtio_pci_kick() when it fires; return 0 when it did, -errno
-	 * when doorbells should keep arriving as BAR writes. Called with the
-	 * transport's mutex held. The BAR is not expected to move between
-	 * DRIVER_OK and reset (a moved BAR is not re-announced yet).
+	 * any value) from now on (`bound` true), or no longer (`bound` false;
+	 * `gpa` is then the address it was offered at). The VMM may register an
+	 * ioeventfd there and call virtio_pci_kick() when it fires; return 0
+	 * when it did, -errno when doorbells should keep arriving as BAR writes.
+	 * Doorbells are offered at DRIVER_OK (for the enabled queues, if the
+	 * BAR is decoded then) and withdrawn at reset. Between the two they
+	 * follow the BAR: when the guest moves it, or turns memory decoding off
+	 * or on, every offered doorbell is withdrawn first and, if the BAR is
+	 * decoded at its new place, offered again there: none stays behind
+	 * where the BAR no longer decodes, over what may be another device's
+	 * range by then. Called with the transport's mutex held, on the vCPU
+	 * thread that wrote the status, the BAR or the command register.
 	 */
 	int (*doorbell)(void *opaque, uint16_t queue, uint64_t gpa, bool bound);
 	/*

@@ -18,7 +18,10 @@
  * - bus->lock guards slot allocation and the BAR window cursors.
  * - dev->lock guards config space, BAR registration and MSI/MSI-X state. It is
  *   held across iobus_register()/iobus_unregister() (iobus never calls out
- *   under its own lock), but never across device ops or send_msi().
+ *   under its own lock), but never across device ops or send_msi(): a BAR
+ *   move is recorded under it and reported to ops->bar_changed once it is
+ *   dropped, so models may call back into the core (and take their own locks
+ *   before the core's) from there.
  * - dev->intx_lock orders INTx line changes: it is held across
  *   vm_irq->set_level() so that the irq chip sees the levels in the order the
  *   state changed. set_level() must not call back into the PCI core.
@@ -336,47 +339,87 @@ static bool pci_bar_decode_addr(const struct pci_dev *dev, const struct pci_bar 
 	return true;
 }
 
-/* Brings the bus registrations in line with config space. dev->lock held. */
-static void pci_bars_update(struct pci_dev *dev)
+/* Where a BAR is on the bus, or PCI_BAR_UNMAPPED. dev->lock held. */
+static uint64_t pci_bar_mapped(const struct pci_bar *bar)
 {
+	return bar->registered ? bar->reg_base : PCI_BAR_UNMAPPED;
+}
+
+/* Brings one BAR's bus registration in line with config space. dev->lock held. */
+static void pci_bar_update(struct pci_dev *dev, struct pci_bar *bar)
+{
+	struct io_bus *iob = pci_bar_iobus(bar);
+	struct pci_overlap ov;
+	uint64_t addr = 0;
+	bool want;
+	int ret;
+
+	if (!bar->size || !iob)
+		return;
+	want = pci_bar_decode_addr(dev, bar, &addr);
+	if (bar->registered && (!want || addr != bar->reg_base)) {
+		if (iobus_unregister(iob, bar->reg_base, bar) < 0)
+			log_warn_rl("%s: BAR %u at %#llx was not on the %s bus", dev->name,
+				    bar->index, (unsigned long long)bar->reg_base, iob->name);
+		bar->registered = false;
+	}
+	if (!want || bar->registered)
+		return;
+	/* Check first: iobus_register() logs overlaps without a rate limit. */
+	ov = (struct pci_overlap){ .base = addr, .last = addr + (bar->size - 1) };
+	iobus_for_each(iob, pci_overlap_fn, &ov);
+	if (ov.hit) {
+		log_warn_rl("00:%02x.0 %s: BAR %u at %#llx-%#llx overlaps %s: left unmapped",
+			    dev->slot, dev->name, bar->index, (unsigned long long)ov.base,
+			    (unsigned long long)ov.last, ov.name);
+		return;
+	}
+	ret = iobus_register(iob, addr, bar->size, pci_bar_io, bar, bar->name);
+	if (ret < 0) {
+		log_warn_rl("00:%02x.0 %s: BAR %u at %#llx not mapped: %s", dev->slot, dev->name,
+			    bar->index, (unsigned long long)addr, strerror(-ret));
+		return;
+	}
+	bar->registered = true;
+	bar->reg_base = addr;
+}
+
+/* A BAR that changed where it is decoded, for ops->bar_changed. */
+struct pci_bar_move {
+	unsigned int bar;
+	uint64_t old_addr;
+	uint64_t new_addr;
+};
+
+/*
+ * Brings the bus registrations in line with config space and records in
+ * `moves` the BARs whose decoded address changed (at most one entry each).
+ * Returns their count. dev->lock held.
+ */
+static unsigned int pci_bars_update(struct pci_dev *dev, struct pci_bar_move moves[PCI_NUM_BARS])
+{
+	unsigned int n = 0;
+
 	for (unsigned int i = 0; i < PCI_NUM_BARS; i++) {
 		struct pci_bar *bar = &dev->bars[i];
-		struct io_bus *iob = pci_bar_iobus(bar);
-		struct pci_overlap ov;
-		uint64_t addr = 0;
-		bool want;
-		int ret;
+		uint64_t old_addr = pci_bar_mapped(bar);
 
-		if (!bar->size || !iob)
-			continue;
-		want = pci_bar_decode_addr(dev, bar, &addr);
-		if (bar->registered && (!want || addr != bar->reg_base)) {
-			if (iobus_unregister(iob, bar->reg_base, bar) < 0)
-				log_warn_rl("%s: BAR %u at %#llx was not on the %s bus", dev->name,
-					    i, (unsigned long long)bar->reg_base, iob->name);
-			bar->registered = false;
-		}
-		if (!want || bar->registered)
-			continue;
-		/* Check first: iobus_register() logs overlaps without a rate limit. */
-		ov = (struct pci_overlap){ .base = addr, .last = addr + (bar->size - 1) };
-		iobus_for_each(iob, pci_overlap_fn, &ov);
-		if (ov.hit) {
-			log_warn_rl(
-				"00:%02x.0 %s: BAR %u at %#llx-%#llx overlaps %s: left unmapped",
-				dev->slot, dev->name, i, (unsigned long long)ov.base,
-				(unsigned long long)ov.last, ov.name);
-			continue;
-		}
-		ret = iobus_register(iob, addr, bar->size, pci_bar_io, bar, bar->name);
-		if (ret < 0) {
-			log_warn_rl("00:%02x.0 %s: BAR %u at %#llx not mapped: %s", dev->slot,
-				    dev->name, i, (unsigned long long)addr, strerror(-ret));
-			continue;
-		}
-		bar->registered = true;
-		bar->reg_base = addr;
+		pci_bar_update(dev, bar);
+		if (pci_bar_mapped(bar) != old_addr)
+			moves[n++] = (struct pci_bar_move){ .bar = i,
+							    .old_addr = old_addr,
+							    .new_addr = pci_bar_mapped(bar) };
 	}
+	return n;
+}
+
+/* Reports what pci_bars_update() recorded. Without dev->lock. */
+static void pci_bars_report(struct pci_dev *dev, const struct pci_bar_move *moves, unsigned int n)
+{
+	if (!dev->ops || !dev->ops->bar_changed)
+		return;
+	for (unsigned int i = 0; i < n; i++)
+		dev->ops->bar_changed(dev, moves[i].bar, moves[i].old_addr, moves[i].new_addr);
 }
 
 /* ---- MSI-X ---- */
@@ -714,8 +757,9 @@ static void pci_dev_config_write(struct pci_dev *dev, unsigned int off, const ui
 				 unsigned int len)
 {
 	struct pci_msg msi_msgs[MSI_MAX_VECTORS];
+	struct pci_bar_move moves[PCI_NUM_BARS];
 	struct pci_cfg_run runs[4];
-	unsigned int n, nmsi = 0;
+	unsigned int n, nmsi = 0, nmoves = 0;
 	uint16_t old_cmd, new_cmd, old_xctrl = 0, new_xctrl = 0;
 	bool core_bars = false;
 
@@ -736,7 +780,7 @@ static void pci_dev_config_write(struct pci_dev *dev, unsigned int off, const ui
 	}
 	new_cmd = cfg_get16(dev, PCI_REG_COMMAND);
 	if (core_bars || ((old_cmd ^ new_cmd) & (PCI_CMD_IO | PCI_CMD_MEM)))
-		pci_bars_update(dev);
+		nmoves = pci_bars_update(dev, moves);
 	if (dev->msi_cap && pci_range_touches(off, len, dev->msi_cap, MSI_CAP_SIZE))
 		nmsi = pci_msi_take_pending(dev, msi_msgs);
 	if (dev->msix_cap)
@@ -749,6 +793,7 @@ static void pci_dev_config_write(struct pci_dev *dev, unsigned int off, const ui
 			dev->ops->config_access(dev, off + runs[i].pos,
 						(uint8_t *)data + runs[i].pos, runs[i].len, true);
 	}
+	pci_bars_report(dev, moves, nmoves);
 	if (old_cmd != new_cmd) {
 		if ((old_cmd ^ new_cmd) & PCI_CMD_INTX_DISABLE)
 			pci_intx_sync(dev);
@@ -1073,7 +1118,8 @@ static int pci_window_alloc(struct pci_bus *bus, enum pci_bar_type type, uint64_
 int pci_dev_add_bar(struct pci_dev *dev, unsigned int bar, enum pci_bar_type type, uint64_t size,
 		    io_handler_fn fn, void *opaque)
 {
-	unsigned int off = PCI_REG_BAR0 + 4 * bar;
+	unsigned int off = PCI_REG_BAR0 + 4 * bar, nmoves = 0;
+	struct pci_bar_move moves[PCI_NUM_BARS];
 	struct pci_bar *b;
 	uint64_t base = 0;
 	int ret;
@@ -1133,9 +1179,11 @@ int pci_dev_add_bar(struct pci_dev *dev, unsigned int bar, enum pci_bar_type typ
 		wmask_set32(dev, off + 4, (uint32_t)(~(size - 1) >> 32));
 		break;
 	}
-	pci_bars_update(dev);
+	/* On the bus at once if the guest (or set-up code) turned decoding on already. */
+	nmoves = pci_bars_update(dev, moves);
 out:
 	pthread_mutex_unlock(&dev->lock);
+	pci_bars_report(dev, moves, nmoves);
 	return ret;
 }
 
@@ -1160,6 +1208,19 @@ uint64_t pci_dev_bar_addr(const struct pci_dev *dev, unsigned int bar)
 			break;
 		}
 	}
+	pthread_mutex_unlock(&d->lock);
+	return addr;
+}
+
+uint64_t pci_dev_bar_decoded(const struct pci_dev *dev, unsigned int bar)
+{
+	struct pci_dev *d = (struct pci_dev *)dev; /* the lock is not part of the value */
+	uint64_t addr;
+
+	if (!dev || bar >= PCI_NUM_BARS)
+		return PCI_BAR_UNMAPPED;
+	pthread_mutex_lock(&d->lock);
+	addr = pci_bar_mapped(&d->bars[bar]);
 	pthread_mutex_unlock(&d->lock);
 	return addr;
 }

@@ -16,7 +16,9 @@
  *
  * Threads: config accesses and BAR accesses come from vCPU threads; the
  * PCI core serialises its own state (config space, MSI-X table) with a
- * per-device lock. Device handlers are called without it.
+ * per-device lock. Device handlers (BAR handlers and every struct
+ * pci_dev_ops callback) are called without it, so a model may hold its own
+ * lock while it calls into the core.
  */
 #ifndef NFV_VMM_PCI_H
 #define NFV_VMM_PCI_H
@@ -79,7 +81,36 @@ struct pci_dev_ops {
 	 * update their routes here.
 	 */
 	void (*msix_changed)(struct pci_dev *dev, uint32_t vector);
+	/*
+	 * The place where BAR `bar` is decoded changed: the core had it on the bus at
+	 * `old_addr` and has it at `new_addr` now, PCI_BAR_UNMAPPED (0) standing
+	 * for "not on the bus" on either side. Called after the bus was brought
+	 * in line (the range unregistered from old_addr and registered at
+	 * new_addr), for every change of that registration: the guest writes a
+	 * new address while decoding is on, turns memory or I/O decoding on or
+	 * off in the command register, sizes a decoding BAR (all ones: the BAR
+	 * leaves the bus, and comes back when the address is restored; an
+	 * all-ones address is never reported), moves it onto another range
+	 * (left unmapped), or to address 0. A write that leaves the decoded
+	 * address as it was, or that changes a BAR while decoding is off, is no
+	 * change and brings no call. A 64-bit BAR moved one dword at a time may
+	 * pass through an intermediate address: each step is a change.
+	 * Called on the thread that wrote config space (a vCPU thread, or the
+	 * caller of pci_bus_config_write() / pci_dev_add_bar()), after the
+	 * config write's config_access and before its command_changed, with no
+	 * PCI core lock held, so the model may take its own locks and call back
+	 * into the core. Not called when the bus is freed.
+	 * The core does not serialise these calls: two config writes racing on
+	 * two threads may deliver theirs in either order. A model should take
+	 * its lock and read the current state with pci_dev_bar_decoded() rather
+	 * than trust `new_addr`: the call that runs last sees the final state.
+	 */
+	void (*bar_changed)(struct pci_dev *dev, unsigned int bar, uint64_t old_addr,
+			    uint64_t new_addr);
 };
+
+/* A BAR that is not on the bus (the core never decodes a BAR at address 0). */
+#define PCI_BAR_UNMAPPED 0ull
 
 /*
  * Creates the bus and its host bridge (00:00.0, 8086:1237) and registers
@@ -109,8 +140,19 @@ const char *pci_dev_name(const struct pci_dev *dev);
  */
 int __must_check pci_dev_add_bar(struct pci_dev *dev, unsigned int bar, enum pci_bar_type type,
 				 uint64_t size, io_handler_fn fn, void *opaque);
-/* Current guest address of a BAR (its value in config space, flags masked). */
+/*
+ * Current guest address of a BAR (its value in config space, flags masked),
+ * whether or not it is decoded there: see pci_dev_bar_decoded().
+ */
 uint64_t pci_dev_bar_addr(const struct pci_dev *dev, unsigned int bar);
+/*
+ * Where the BAR is on the bus now, or PCI_BAR_UNMAPPED while it is not
+ * (decoding off, being sized, at address 0, over another range). This is
+ * where its accesses arrive, and the only address worth handing to
+ * anything that intercepts them (an ioeventfd); ops->bar_changed says
+ * when it changes.
+ */
+uint64_t pci_dev_bar_decoded(const struct pci_dev *dev, unsigned int bar);
 
 /*
  * Appends a capability. `body` is the capability after its ID and next

@@ -69,9 +69,13 @@
 /* ---- the dummy device type ---- */
 
 struct tdev {
+	struct virtio_pci *vp;
 	uint8_t cfg[8];
 	unsigned int resets, driver_oks, status_calls;
 	unsigned int notifies[NQ];
+	bool consume;	       /* doorbells return every available buffer */
+	unsigned int used[NQ]; /* buffers returned */
+	unsigned int irqs[NQ]; /* used-buffer notifications sent */
 	uint64_t features_seen;
 	int features_ok_ret;
 	int driver_ok_ret;
@@ -120,9 +124,25 @@ static int t_driver_ok(void *opaque)
 static void t_queue_notify(void *opaque, uint16_t q)
 {
 	struct tdev *t = opaque;
+	struct virtq *vq = virtio_pci_queue(t->vp, q);
+	struct virtq_seg segs[4];
+	struct virtq_chain c = { .segs = segs, .cap = 4 };
+	unsigned int n = 0;
 
 	assert_true(q < NQ);
 	t->notifies[q]++;
+	if (!t->consume)
+		return;
+	/* A device at its simplest: every buffer comes back used, empty. */
+	while (virtq_pop(vq, &c) == 1) {
+		assert_int_equal(virtq_push(vq, c.head, 0), 0);
+		n++;
+	}
+	t->used[q] += n;
+	if (n && virtq_should_notify(vq)) {
+		assert_int_equal(virtio_pci_notify(t->vp, q), 0);
+		t->irqs[q]++;
+	}
 }
 
 static void t_reset(void *opaque)
@@ -171,10 +191,15 @@ struct fx {
 	uint32_t cap_off[6], cap_len[6];
 	uint32_t notify_mult;
 	unsigned int msix_cap;
-	/* Doorbell hook records. */
+	/* Doorbell hook records: where each queue's is bound, and every call. */
 	unsigned int db_calls;
 	uint64_t db_gpa[NQ];
 	bool db_bound[NQ];
+	struct {
+		uint16_t q;
+		uint64_t gpa;
+		bool bound;
+	} db_log[64];
 	unsigned int raised;
 	uint16_t raised_vector;
 };
@@ -204,14 +229,39 @@ static void fx_find(struct pci_dev *dev, void *arg)
 		f->pdev = dev;
 }
 
+/* Behaves as an ioeventfd would: one per queue, removed where it was added. */
 static int fx_doorbell(void *opaque, uint16_t q, uint64_t gpa, bool bound)
 {
 	struct fx *f = opaque;
 
+	assert_true(q < NQ);
+	if (f->db_calls < ARRAY_SIZE(f->db_log)) {
+		f->db_log[f->db_calls].q = q;
+		f->db_log[f->db_calls].gpa = gpa;
+		f->db_log[f->db_calls].bound = bound;
+	}
 	f->db_calls++;
+	if (bound) {
+		assert_false(f->db_bound[q]);
+		/* Only where the BAR is decoded now: never over someone else's range. */
+		assert_true(pci_dev_bar_decoded(f->pdev, 0) != PCI_BAR_UNMAPPED);
+		assert_int_equal(gpa, pci_dev_bar_decoded(f->pdev, 0) + 0x3000 + 4 * q);
+	} else {
+		assert_true(f->db_bound[q]);
+		assert_int_equal(gpa, f->db_gpa[q]);
+	}
 	f->db_gpa[q] = gpa;
 	f->db_bound[q] = bound;
 	return 0;
+}
+
+/* The doorbell hook's call `i` was (q, gpa, bound). */
+static void db_expect(struct fx *f, unsigned int i, uint16_t q, uint64_t gpa, bool bound)
+{
+	assert_true(i < f->db_calls && i < ARRAY_SIZE(f->db_log));
+	assert_int_equal(f->db_log[i].q, q);
+	assert_int_equal(f->db_log[i].gpa, gpa);
+	assert_int_equal(f->db_log[i].bound, bound);
 }
 
 static int fx_msix_raise(void *opaque, uint16_t vector)
@@ -293,6 +343,7 @@ static struct fx *fx_new(bool hooks)
 	}
 	f->vp = virtio_pci_new(f->bus, &f->ar->gm, &cfg);
 	assert_non_null(f->vp);
+	f->t.vp = f->vp;
 	pci_bus_for_each(f->bus, fx_find, f);
 	assert_non_null(f->pdev);
 	assert_ptr_equal(f->pdev, virtio_pci_pci_dev(f->vp));
@@ -399,6 +450,54 @@ static uint32_t notify_addr(struct fx *f, uint16_t q)
 	return f->cap_off[T_NOTIFY] + (uint32_t)cc_rd(f, QNOFF, 2) * f->notify_mult;
 }
 
+/* Offers buffer `id` (256 writable bytes at buf) in the rings queue_setup() put at base. */
+static void drv_give(struct fx *f, uint64_t base, uint16_t size, uint16_t id, uint64_t buf)
+{
+	uint8_t *ram = f->ar->ram;
+	uint16_t idx = rd16(ram, base + 0x1000 + 2);
+
+	wr32(ram, base + 16 * id, (uint32_t)buf);
+	wr32(ram, base + 16 * id + 4, (uint32_t)(buf >> 32));
+	wr32(ram, base + 16 * id + 8, 256);
+	wr16(ram, base + 16 * id + 12, VIRTQ_DESC_F_WRITE);
+	wr16(ram, base + 16 * id + 14, 0);
+	wr16(ram, base + 0x1000 + 4 + 2 * (idx % size), id);
+	wr16(ram, base + 0x1000 + 2, (uint16_t)(idx + 1));
+}
+
+static uint16_t drv_used_idx(struct fx *f, uint64_t base)
+{
+	return rd16(f->ar->ram, base + 0x2000 + 2);
+}
+
+/* The id of used element k in rings at base. */
+static uint32_t drv_used_id(struct fx *f, uint64_t base, uint16_t size, uint16_t k)
+{
+	return rd32(f->ar->ram, base + 0x2000 + 4 + 8 * (k % size));
+}
+
+/* Every register of queue q reads its reset value. Selects q. */
+static void queue_regs_reset(struct fx *f, uint16_t q)
+{
+	cc_wr(f, QSEL, 2, q);
+	assert_int_equal(cc_rd(f, QSIZE, 2), QMAX);
+	assert_int_equal(cc_rd(f, QMSIX, 2), VIRTIO_MSI_NO_VECTOR);
+	assert_int_equal(cc_rd(f, QENABLE, 2), 0);
+	assert_int_equal(cc_rd(f, QNOFF, 2), q);
+	assert_int_equal(cc_rd(f, QDESC, 8), 0);
+	assert_int_equal(cc_rd(f, QDRIVER, 8), 0);
+	assert_int_equal(cc_rd(f, QDEVICE, 8), 0);
+	assert_false(virtq_enabled(virtio_pci_queue(f->vp, q)));
+}
+
+/* The guest moves BAR 0 (64-bit; kept below 4 GiB here). */
+static void bar_move(struct fx *f, uint32_t addr)
+{
+	cfg_wr(f, 0x10, 4, addr);
+	cfg_wr(f, 0x14, 4, 0);
+	f->bar = addr;
+}
+
 /* ---- tests ---- */
 
 static void test_ids_and_caps(void **state)
@@ -493,9 +592,11 @@ static void test_features_refused(void **state)
 
 static void test_status_and_reset(void **state)
 {
-	struct fx *f = fx_new(false);
+	struct fx *f = fx_new(true);
+	unsigned int raised;
 
 	(void)state;
+	f->t.consume = true;
 	assert_int_equal(status(f), 0);
 	status_set(f, S_ACK);
 	assert_int_equal(status(f), S_ACK);
@@ -507,10 +608,27 @@ static void test_status_and_reset(void **state)
 	queue_setup(f, 0, 64, 0x10000);
 	queue_setup(f, 1, 64, 0x20000);
 	cc_wr(f, MSIXCFG, 2, 0);
+	cc_wr(f, QMSIX, 2, 1); /* queue 1 */
 	status_set(f, S_DRIVER_OK);
 	assert_int_equal(status(f), S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
 	assert_int_equal(f->t.driver_oks, 1);
 	assert_true(virtq_enabled(virtio_pci_queue(f->vp, 0)));
+	assert_true(f->db_bound[0] && f->db_bound[1]);
+	/* Use queue 1: two buffers, one doorbell, both used, one interrupt (MSI-X). */
+	cfg_wr(f, f->msix_cap + 2, 2, 0x8000);
+	drv_give(f, 0x20000, 64, 0, 0x80000);
+	drv_give(f, 0x20000, 64, 1, 0x80100);
+	bar_wr(f, notify_addr(f, 1), 2, 1);
+	assert_int_equal(f->t.used[1], 2);
+	assert_int_equal(drv_used_idx(f, 0x20000), 2);
+	assert_int_equal(f->t.irqs[1], 1);
+	assert_int_equal(f->raised, 1);
+	assert_int_equal(f->raised_vector, 1);
+	/* Leave selectors and the ISR away from their reset values. */
+	cc_wr(f, DFSELECT, 4, 1);
+	cc_wr(f, GFSELECT, 4, 1);
+	cc_wr(f, QSEL, 2, 1);
+	virtio_pci_config_changed(f->vp);
 	/* FAILED is the driver's to set. */
 	status_set(f, S_FAILED);
 	assert_true(status(f) & S_FAILED);
@@ -520,14 +638,59 @@ static void test_status_and_reset(void **state)
 	assert_int_equal(status(f), 0);
 	assert_int_equal(f->t.resets, 2); /* once at creation, once now */
 	assert_int_equal(f->t.last_new, 0);
-	assert_false(virtq_enabled(virtio_pci_queue(f->vp, 0)));
 	assert_int_equal(virtio_pci_features(f->vp), 0);
-	cc_wr(f, QSEL, 2, 1);
-	assert_int_equal(cc_rd(f, QENABLE, 2), 0);
-	assert_int_equal(cc_rd(f, QSIZE, 2), QMAX);
-	assert_int_equal(cc_rd(f, QDESC, 8), 0);
-	assert_int_equal(cc_rd(f, QMSIX, 2), VIRTIO_MSI_NO_VECTOR);
+	/* Every doorbell withdrawn, from where it was offered. */
+	assert_int_equal(f->db_calls, 4);
+	assert_false(f->db_bound[0] || f->db_bound[1]);
+	assert_int_equal(cc_rd(f, QSEL, 2), 0);
+	assert_int_equal(cc_rd(f, DFSELECT, 4), 0);
+	assert_int_equal(cc_rd(f, GFSELECT, 4), 0);
+	assert_int_equal(cc_rd(f, GF, 4), 0);
 	assert_int_equal(cc_rd(f, MSIXCFG, 2), VIRTIO_MSI_NO_VECTOR);
+	assert_int_equal(bar_rd(f, f->cap_off[T_ISR], 1), 0);
+	for (uint16_t q = 0; q < NQ; q++)
+		queue_regs_reset(f, q);
+	/* Doorbells of a reset device reach nothing. */
+	drv_give(f, 0x20000, 64, 2, 0x80200);
+	bar_wr(f, notify_addr(f, 1), 2, 1);
+	virtio_pci_kick(f->vp, 1);
+	assert_int_equal(f->t.notifies[1], 1);
+	assert_int_equal(drv_used_idx(f, 0x20000), 2);
+
+	/* Initialised again: other features, smaller queues elsewhere, another vector. */
+	assert_true(negotiate(f, F_V1 | F_DEV0));
+	assert_int_equal(virtio_pci_features(f->vp), F_V1 | F_DEV0);
+	queue_setup(f, 0, 16, 0x40000);
+	queue_setup(f, 1, 32, 0x50000);
+	cc_wr(f, QMSIX, 2, 2);
+	status_set(f, S_DRIVER_OK);
+	assert_int_equal(status(f), S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	assert_int_equal(f->t.driver_oks, 2);
+	assert_int_equal(virtq_size(virtio_pci_queue(f->vp, 0)), 16);
+	assert_int_equal(virtq_size(virtio_pci_queue(f->vp, 1)), 32);
+	assert_int_equal(f->db_calls, 6);
+	assert_true(f->db_bound[0] && f->db_bound[1]);
+	assert_int_equal(f->db_gpa[1], f->bar + notify_addr(f, 1));
+	/* The queue works again, from index 0 of its new rings: by BAR write, by ioeventfd. */
+	raised = f->raised;
+	drv_give(f, 0x50000, 32, 5, 0x90000);
+	bar_wr(f, notify_addr(f, 1), 2, 1);
+	assert_int_equal(f->t.used[1], 3);
+	assert_int_equal(drv_used_idx(f, 0x50000), 1);
+	assert_int_equal(drv_used_id(f, 0x50000, 32, 0), 5);
+	assert_int_equal(f->raised, raised + 1);
+	assert_int_equal(f->raised_vector, 2);
+	drv_give(f, 0x50000, 32, 6, 0x90100);
+	virtio_pci_kick(f->vp, 1);
+	assert_int_equal(drv_used_idx(f, 0x50000), 2);
+	assert_int_equal(drv_used_id(f, 0x50000, 32, 1), 6);
+	assert_int_equal(f->raised, raised + 2);
+	assert_int_equal(f->t.irqs[1], 3);
+	/* The old rings stay as the reset left them. */
+	assert_int_equal(drv_used_idx(f, 0x20000), 2);
+	cc_wr(f, STATUS, 1, 0);
+	assert_false(f->db_bound[0] || f->db_bound[1]);
+	cfg_wr(f, f->msix_cap + 2, 2, 0);
 
 	/* driver_ok refused by the device: NEEDS_RESET. */
 	f->t.driver_ok_ret = -EIO;
@@ -749,6 +912,106 @@ static void test_doorbell_hooks(void **state)
 	fx_free(f);
 }
 
+static void test_doorbells_follow_bar(void **state)
+{
+	struct fx *f = fx_new(true);
+	uint8_t b[2] = { 1, 0 };
+
+	(void)state;
+	assert_true(negotiate(f, F_V1));
+	queue_setup(f, 0, 64, 0x10000);
+	queue_setup(f, 1, 64, 0x20000);
+	/* Before DRIVER_OK a move offers nothing. */
+	bar_move(f, 0xD0000000u);
+	assert_int_equal(f->db_calls, 0);
+	status_set(f, S_DRIVER_OK);
+	assert_int_equal(status(f), S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	assert_int_equal(f->db_calls, 2);
+	db_expect(f, 0, 0, 0xD0003000u, true);
+	db_expect(f, 1, 1, 0xD0003004u, true);
+
+	/* Moved: every doorbell withdrawn from the old place, then offered at the new. */
+	bar_move(f, 0xD0008000u);
+	assert_int_equal(f->db_calls, 6);
+	db_expect(f, 2, 0, 0xD0003000u, false);
+	db_expect(f, 3, 1, 0xD0003004u, false);
+	db_expect(f, 4, 0, 0xD000B000u, true);
+	db_expect(f, 5, 1, 0xD000B004u, true);
+	/* The BAR answers at the new place only (doorbells as MMIO writes without ioeventfds). */
+	bar_wr(f, notify_addr(f, 1), 2, 1);
+	assert_int_equal(f->t.notifies[1], 1);
+	assert_int_equal(iobus_dispatch(&f->mmio, 0xD0003004u, b, 2, true), -ENOENT);
+	assert_int_equal(f->t.notifies[1], 1);
+
+	/* Memory decoding off: withdrawn, nothing offered; a move meanwhile: nothing. */
+	cfg_wr(f, 0x04, 2, 0x0004);
+	assert_int_equal(f->db_calls, 8);
+	db_expect(f, 6, 0, 0xD000B000u, false);
+	db_expect(f, 7, 1, 0xD000B004u, false);
+	bar_move(f, 0xD0010000u);
+	assert_int_equal(f->db_calls, 8);
+	/* On again: offered where the BAR is now. */
+	cfg_wr(f, 0x04, 2, 0x0006);
+	assert_int_equal(f->db_calls, 10);
+	db_expect(f, 8, 0, 0xD0013000u, true);
+	db_expect(f, 9, 1, 0xD0013004u, true);
+
+	/* Sized while decoding: withdrawn while off the bus, back when the address is. */
+	cfg_wr(f, 0x10, 4, 0xFFFFFFFFu);
+	assert_int_equal(f->db_calls, 12);
+	assert_false(f->db_bound[0] || f->db_bound[1]);
+	cfg_wr(f, 0x10, 4, 0xD0010000u);
+	assert_int_equal(f->db_calls, 14);
+	assert_true(f->db_bound[0] && f->db_bound[1]);
+	assert_int_equal(f->db_gpa[1], 0xD0013004u);
+	/* Writes that leave the decoded address alone: no call. */
+	cfg_wr(f, 0x04, 2, 0x0002);
+	cfg_wr(f, 0x04, 2, 0x0006);
+	bar_move(f, 0xD0010000u);
+	assert_int_equal(f->db_calls, 14);
+	bar_wr(f, notify_addr(f, 0), 2, 0);
+	assert_int_equal(f->t.notifies[0], 1);
+
+	/* Reset: withdrawn; moves and decoding changes after it offer nothing. */
+	cc_wr(f, STATUS, 1, 0);
+	assert_int_equal(f->db_calls, 16);
+	db_expect(f, 14, 0, 0xD0013000u, false);
+	db_expect(f, 15, 1, 0xD0013004u, false);
+	bar_move(f, 0xD0020000u);
+	cfg_wr(f, 0x04, 2, 0x0000);
+	cfg_wr(f, 0x04, 2, 0x0006);
+	assert_int_equal(f->db_calls, 16);
+	assert_false(f->db_bound[0] || f->db_bound[1]);
+	fx_free(f);
+}
+
+/* DRIVER_OK written through the PCI_CFG window while the BAR is not decoded. */
+static void test_doorbells_undecoded(void **state)
+{
+	struct fx *f = fx_new(true);
+	unsigned int c = f->cap[T_PCI_CFG];
+
+	(void)state;
+	assert_true(negotiate(f, F_V1));
+	queue_setup(f, 0, 64, 0x10000);
+	cfg_wr(f, 0x04, 2, 0x0004);
+	cfg_wr(f, c + 4, 1, 0);
+	cfg_wr(f, c + 8, 4, f->cap_off[T_COMMON] + STATUS);
+	cfg_wr(f, c + 12, 4, 1);
+	cfg_wr(f, c + 16, 4, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	assert_int_equal(virtio_pci_status(f->vp), S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	/* Nowhere to offer the doorbell yet. */
+	assert_int_equal(f->db_calls, 0);
+	/* Decoding on: offered (only the enabled queue). */
+	cfg_wr(f, 0x04, 2, 0x0006);
+	assert_int_equal(f->db_calls, 1);
+	db_expect(f, 0, 0, f->bar + 0x3000, true);
+	cc_wr(f, STATUS, 1, 0);
+	assert_int_equal(f->db_calls, 2);
+	db_expect(f, 1, 0, f->bar + 0x3000, false);
+	fx_free(f);
+}
+
 static void test_device_config(void **state)
 {
 	struct fx *f = fx_new(false);
@@ -817,12 +1080,20 @@ static void test_pci_cfg_window(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ids_and_caps),	 cmocka_unit_test(test_features),
-		cmocka_unit_test(test_features_refused), cmocka_unit_test(test_status_and_reset),
-		cmocka_unit_test(test_queue_setup),	 cmocka_unit_test(test_msix_vectors),
-		cmocka_unit_test(test_isr_intx),	 cmocka_unit_test(test_notify),
-		cmocka_unit_test(test_doorbell_hooks),	 cmocka_unit_test(test_device_config),
-		cmocka_unit_test(test_common_widths),	 cmocka_unit_test(test_pci_cfg_window),
+		cmocka_unit_test(test_ids_and_caps),
+		cmocka_unit_test(test_features),
+		cmocka_unit_test(test_features_refused),
+		cmocka_unit_test(test_status_and_reset),
+		cmocka_unit_test(test_queue_setup),
+		cmocka_unit_test(test_msix_vectors),
+		cmocka_unit_test(test_isr_intx),
+		cmocka_unit_test(test_notify),
+		cmocka_unit_test(test_doorbell_hooks),
+		cmocka_unit_test(test_device_config),
+		cmocka_unit_test(test_common_widths),
+		cmocka_unit_test(test_pci_cfg_window),
+		cmocka_unit_test(test_doorbells_follow_bar),
+		cmocka_unit_test(test_doorbells_undecoded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

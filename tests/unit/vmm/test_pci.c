@@ -84,8 +84,15 @@ struct fake_dev {
 	uint32_t cfg_val;
 	unsigned int cmd_calls;
 	uint16_t old_cmd, new_cmd;
+	unsigned int moves_at_cmd; /* nmoves when command_changed last ran */
 	unsigned int msix_calls;
 	uint32_t msix_vector;
+	/* bar_changed calls, with where the core said the BAR is during the call. */
+	unsigned int nmoves;
+	struct {
+		unsigned int bar;
+		uint64_t old_addr, new_addr, decoded;
+	} moves[16];
 };
 
 struct fake_bar_ctx {
@@ -136,6 +143,7 @@ static void fake_command_changed(struct pci_dev *dev, uint16_t old_cmd, uint16_t
 	struct fake_dev *fd = pci_dev_opaque(dev);
 
 	fd->cmd_calls++;
+	fd->moves_at_cmd = fd->nmoves;
 	fd->old_cmd = old_cmd;
 	fd->new_cmd = new_cmd;
 }
@@ -148,10 +156,26 @@ static void fake_msix_changed(struct pci_dev *dev, uint32_t vector)
 	fd->msix_vector = vector;
 }
 
+static void fake_bar_changed(struct pci_dev *dev, unsigned int bar, uint64_t old_addr,
+			     uint64_t new_addr)
+{
+	struct fake_dev *fd = pci_dev_opaque(dev);
+	unsigned int i = fd->nmoves++;
+
+	if (i >= ARRAY_SIZE(fd->moves))
+		return; /* the hostile tests make many; only the count is kept */
+	fd->moves[i].bar = bar;
+	fd->moves[i].old_addr = old_addr;
+	fd->moves[i].new_addr = new_addr;
+	/* Called without the device lock (this would deadlock), after the bus changed. */
+	fd->moves[i].decoded = pci_dev_bar_decoded(dev, bar);
+}
+
 static const struct pci_dev_ops fake_ops = {
 	.config_access = fake_config_access,
 	.command_changed = fake_command_changed,
 	.msix_changed = fake_msix_changed,
+	.bar_changed = fake_bar_changed,
 };
 
 struct fx {
@@ -721,6 +745,164 @@ static void test_bar_overlap(void **state)
 	(void)in(f, 0xD002, 2);
 	assert_int_equal(f->dev[1].bar_calls, 1);
 	assert_int_equal(f->dev[1].bar_off, 2);
+}
+
+/* The n-th bar_changed call since the last check was (bar, old -> new). */
+static void expect_move(struct fake_dev *fd, unsigned int n, unsigned int bar, uint64_t old_addr,
+			uint64_t new_addr)
+{
+	assert_true(n < fd->nmoves);
+	assert_int_equal(fd->moves[n].bar, bar);
+	assert_int_equal(fd->moves[n].old_addr, old_addr);
+	assert_int_equal(fd->moves[n].new_addr, new_addr);
+	assert_int_equal(fd->moves[n].decoded, new_addr);
+}
+
+static void test_bar_changed(void **state)
+{
+	struct fx *f = *state;
+	struct pci_dev *d = add_dev(f, 0, false);
+	struct fake_dev *fd = &f->dev[0];
+	uint64_t m32, m64, v;
+	uint32_t io;
+
+	add_bar(f, 0, 0, PCI_BAR_MEM32, 4096);
+	add_bar(f, 0, 1, PCI_BAR_IO, 32);
+	add_bar(f, 0, 2, PCI_BAR_MEM64, 8192);
+	m32 = pci_dev_bar_addr(d, 0);
+	io = (uint32_t)pci_dev_bar_addr(d, 1);
+	m64 = pci_dev_bar_addr(d, 2);
+	/* Declared with decoding off: addresses, but nothing on the bus. */
+	assert_int_equal(fd->nmoves, 0);
+	assert_int_equal(pci_dev_bar_decoded(d, 0), PCI_BAR_UNMAPPED);
+	assert_int_equal(pci_dev_bar_decoded(d, 2), PCI_BAR_UNMAPPED);
+	assert_int_equal(pci_dev_bar_decoded(d, 3), PCI_BAR_UNMAPPED);
+	assert_int_equal(pci_dev_bar_decoded(d, 6), PCI_BAR_UNMAPPED);
+
+	/* Memory decoding on: both memory BARs arrive, the I/O one stays off. */
+	cfg_wr(f, 1, 0x04, 2, 0x0002);
+	assert_int_equal(fd->nmoves, 2);
+	expect_move(fd, 0, 0, PCI_BAR_UNMAPPED, m32);
+	expect_move(fd, 1, 2, PCI_BAR_UNMAPPED, m64);
+	assert_int_equal(pci_dev_bar_decoded(d, 2), m64);
+	/* The bus is in place when command_changed runs. */
+	assert_int_equal(fd->cmd_calls, 1);
+	assert_int_equal(fd->moves_at_cmd, 2);
+
+	/* Rewriting the same address, or command bits that do not decode: no call. */
+	fd->nmoves = 0;
+	cfg_wr(f, 1, 0x10, 4, (uint32_t)m32);
+	cfg_wr(f, 1, 0x14, 4, io);
+	cfg_wr(f, 1, 0x10, 2, (uint16_t)m32);
+	cfg_wr(f, 1, 0x04, 2, 0x0006);
+	cfg_wr(f, 1, 0x04, 2, 0x0002);
+	assert_int_equal(fd->nmoves, 0);
+
+	/* A move while decoding: one call, from the old to the new address. */
+	cfg_wr(f, 1, 0x10, 4, 0xD0000000u);
+	assert_int_equal(fd->nmoves, 1);
+	expect_move(fd, 0, 0, m32, 0xD0000000u);
+	assert_int_equal(mmio_rd(f, 0xD0000000u, 4, &v), 0);
+
+	/* Sizing while decoding: off the bus, then back; never "moved to all ones". */
+	fd->nmoves = 0;
+	cfg_wr(f, 1, 0x10, 4, 0xFFFFFFFFu);
+	assert_int_equal(cfg_rd(f, 1, 0x10, 4), 0xFFFFF000u);
+	assert_int_equal(fd->nmoves, 1);
+	expect_move(fd, 0, 0, 0xD0000000u, PCI_BAR_UNMAPPED);
+	cfg_wr(f, 1, 0x10, 4, 0xD0000000u);
+	assert_int_equal(fd->nmoves, 2);
+	expect_move(fd, 1, 0, PCI_BAR_UNMAPPED, 0xD0000000u);
+	/* Address 0 is not decoded either. */
+	fd->nmoves = 0;
+	cfg_wr(f, 1, 0x10, 4, 0);
+	cfg_wr(f, 1, 0x10, 4, 0xD0000000u);
+	assert_int_equal(fd->nmoves, 2);
+	expect_move(fd, 0, 0, 0xD0000000u, PCI_BAR_UNMAPPED);
+	expect_move(fd, 1, 0, PCI_BAR_UNMAPPED, 0xD0000000u);
+
+	/* A 64-bit BAR moved one half at a time passes through the intermediate address. */
+	fd->nmoves = 0;
+	cfg_wr(f, 1, 0x18, 4, 0x00040000u);
+	cfg_wr(f, 1, 0x1C, 4, 0x1u);
+	assert_int_equal(fd->nmoves, 2);
+	expect_move(fd, 0, 2, m64, 0x00040000u);
+	expect_move(fd, 1, 2, 0x00040000u, 0x100040000ull);
+	/* Sizing its upper half takes it off the bus too. */
+	fd->nmoves = 0;
+	cfg_wr(f, 1, 0x1C, 4, 0xFFFFFFFFu);
+	cfg_wr(f, 1, 0x1C, 4, 0x1u);
+	assert_int_equal(fd->nmoves, 2);
+	expect_move(fd, 0, 2, 0x100040000ull, PCI_BAR_UNMAPPED);
+	expect_move(fd, 1, 2, PCI_BAR_UNMAPPED, 0x100040000ull);
+
+	/* Decoding off: every decoded BAR leaves; moves meanwhile are no change. */
+	fd->nmoves = 0;
+	cfg_wr(f, 1, 0x04, 2, 0x0000);
+	assert_int_equal(fd->nmoves, 2);
+	expect_move(fd, 0, 0, 0xD0000000u, PCI_BAR_UNMAPPED);
+	expect_move(fd, 1, 2, 0x100040000ull, PCI_BAR_UNMAPPED);
+	fd->nmoves = 0;
+	cfg_wr(f, 1, 0x10, 4, 0xD0010000u);
+	cfg_wr(f, 1, 0x10, 4, 0xFFFFFFFFu); /* sized with decoding off, as OSes do */
+	cfg_wr(f, 1, 0x10, 4, 0xD0010000u);
+	assert_int_equal(fd->nmoves, 0);
+	assert_int_equal(pci_dev_bar_addr(d, 0), 0xD0010000u);
+	assert_int_equal(pci_dev_bar_decoded(d, 0), PCI_BAR_UNMAPPED);
+	/* Decoding on again: both back, BAR 0 at the address written meanwhile. */
+	cfg_wr(f, 1, 0x04, 2, 0x0002);
+	assert_int_equal(fd->nmoves, 2);
+	expect_move(fd, 0, 0, PCI_BAR_UNMAPPED, 0xD0010000u);
+	expect_move(fd, 1, 2, PCI_BAR_UNMAPPED, 0x100040000ull);
+
+	/* I/O decoding: the I/O BAR, and only it. */
+	fd->nmoves = 0;
+	cfg_wr(f, 1, 0x04, 2, 0x0003);
+	assert_int_equal(fd->nmoves, 1);
+	expect_move(fd, 0, 1, PCI_BAR_UNMAPPED, io);
+	/* An I/O BAR moved past 64 KiB leaves the bus. */
+	cfg_wr(f, 1, 0x14, 4, 0x1FFE0);
+	assert_int_equal(fd->nmoves, 2);
+	expect_move(fd, 1, 1, io, PCI_BAR_UNMAPPED);
+	cfg_wr(f, 1, 0x14, 4, 0xE000);
+	assert_int_equal(fd->nmoves, 3);
+	expect_move(fd, 2, 1, PCI_BAR_UNMAPPED, 0xE000);
+}
+
+static void test_bar_changed_overlap(void **state)
+{
+	struct fx *f = *state;
+	struct pci_dev *a = add_dev(f, 0, false), *b = add_dev(f, 1, false);
+	struct fake_dev *fb = &f->dev[1];
+	uint64_t addr_a, addr_b;
+
+	add_bar(f, 0, 0, PCI_BAR_MEM32, 4096);
+	add_bar(f, 1, 0, PCI_BAR_MEM32, 4096);
+	addr_a = pci_dev_bar_addr(a, 0);
+	addr_b = pci_dev_bar_addr(b, 0);
+	cfg_wr(f, 1, 0x04, 2, 0x0002);
+	cfg_wr(f, 2, 0x04, 2, 0x0002);
+	assert_int_equal(f->dev[0].nmoves, 1);
+	assert_int_equal(fb->nmoves, 1);
+
+	/* B onto A: left unmapped, which is a change for B and none for A. */
+	fb->nmoves = 0;
+	cfg_wr(f, 2, 0x10, 4, (uint32_t)addr_a);
+	assert_int_equal(fb->nmoves, 1);
+	expect_move(fb, 0, 0, addr_b, PCI_BAR_UNMAPPED);
+	assert_int_equal(pci_dev_bar_decoded(b, 0), PCI_BAR_UNMAPPED);
+	assert_int_equal(pci_dev_bar_decoded(a, 0), addr_a);
+	assert_int_equal(f->dev[0].nmoves, 1);
+	cfg_wr(f, 2, 0x10, 4, 0xE0000000u);
+	assert_int_equal(fb->nmoves, 2);
+	expect_move(fb, 1, 0, PCI_BAR_UNMAPPED, 0xE0000000u);
+
+	/* A BAR declared while decoding is already on is reported as it arrives. */
+	fb->nmoves = 0;
+	add_bar(f, 1, 1, PCI_BAR_MEM32, 4096);
+	assert_int_equal(fb->nmoves, 1);
+	expect_move(fb, 0, 1, PCI_BAR_UNMAPPED, pci_dev_bar_addr(b, 1));
+	assert_true(pci_dev_bar_decoded(b, 1) != PCI_BAR_UNMAPPED);
 }
 
 /* ---- capabilities ---- */
@@ -1354,6 +1536,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bar_add_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bar_relocation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bar_overlap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bar_changed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bar_changed_overlap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caps_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msix_add_errors, setup, teardown),
