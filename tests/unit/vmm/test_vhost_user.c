@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * Unit tests for the vhost-user frontend session (vmm/vhost_user.c) against
+ * a scripted fake backend on the other end of a socketpair, in a thread:
+ * the request sequences of the protocol specification, what each carries
+ * (features, the memory table with its descriptors, ring addresses in the
+ * frontend's mapping, kick/call descriptors), and hostile backends.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/log.h"
+#include "vmm/vhost_user.h"
+
+#define B(n) (1ull << (n))
+#define MAXREC 64
+
+enum misbehave {
+	FINE,
+	WRONG_REQUEST, /* answers GET_FEATURES as if it were GET_PROTOCOL_FEATURES */
+	WRONG_SIZE,    /* a 4-byte GET_FEATURES reply */
+	NACK_MEM,      /* refuses SET_MEM_TABLE (ack 1) */
+	CLOSE_AFTER,   /* closes after `after` requests */
+	SILENT,	       /* never answers GET_FEATURES */
+	ZERO_QUEUES,   /* GET_QUEUE_NUM 0 */
+	WRONG_BASE,    /* GET_VRING_BASE for another ring */
+};
+
+struct rec {
+	uint32_t request, flags;
+	uint64_t u64;
+	struct vu_vring_state state;
+	struct vu_vring_addr addr;
+	struct vu_mem_table mem;
+	unsigned int nfds;
+	struct stat fd_st[VU_MAX_FDS];
+};
+
+struct be {
+	int sock;
+	uint64_t features, protocol;
+	enum misbehave bad;
+	unsigned int after;
+	struct rec rec[MAXREC];
+	unsigned int nrec;
+	uint64_t agreed_protocol;
+	pthread_t thr;
+};
+
+static void reply(struct be *b, uint32_t req, uint32_t size, uint64_t v)
+{
+	struct vu_msg r;
+
+	vu_msg_u64(&r, req, v, false);
+	r.flags = VU_VERSION | VU_FLAG_REPLY;
+	r.size = size;
+	assert_int_equal(vu_msg_send(b->sock, &r, 1000), 0);
+}
+
+static void *be_main(void *arg)
+{
+	struct be *b = arg;
+	struct vu_msg m;
+	char err[128];
+
+	while (b->nrec < MAXREC) {
+		struct rec *rc;
+		uint64_t v = 0;
+
+		if (vu_msg_recv(b->sock, &m, false, VU_MAX_FDS, 3000, err, sizeof(err)) < 0)
+			break;
+		rc = &b->rec[b->nrec++];
+		rc->request = m.request;
+		rc->flags = m.flags;
+		rc->u64 = m.payload.u64;
+		rc->state = m.payload.state;
+		rc->addr = m.payload.addr;
+		rc->mem = m.payload.mem;
+		rc->nfds = m.nfds;
+		for (unsigned int i = 0; i < m.nfds; i++)
+			fstat(m.fds[i], &rc->fd_st[i]);
+		vu_msg_close_fds(&m);
+		if (b->bad == CLOSE_AFTER && b->nrec >= b->after)
+			break;
+		switch (m.request) {
+		case VU_GET_FEATURES:
+			if (b->bad == SILENT)
+				continue;
+			if (b->bad == WRONG_REQUEST)
+				reply(b, VU_GET_PROTOCOL_FEATURES, 8, b->features);
+			else
+				reply(b, VU_GET_FEATURES, b->bad == WRONG_SIZE ? 4 : 8, b->features);
+			continue;
+		case VU_GET_PROTOCOL_FEATURES: reply(b, m.request, 8, b->protocol); continue;
+		case VU_SET_PROTOCOL_FEATURES: b->agreed_protocol = m.payload.u64; break;
+		case VU_GET_QUEUE_NUM: reply(b, m.request, 8, b->bad == ZERO_QUEUES ? 0 : 8); continue;
+		case VU_GET_VRING_BASE: {
+			struct vu_msg r;
+
+			vu_msg_state(&r, VU_GET_VRING_BASE,
+				     m.payload.state.index + (b->bad == WRONG_BASE), 77, false);
+			r.flags = VU_VERSION | VU_FLAG_REPLY;
+			assert_int_equal(vu_msg_send(b->sock, &r, 1000), 0);
+			continue;
+		}
+		case VU_SET_MEM_TABLE: v = b->bad == NACK_MEM; break;
+		}
+		if (m.flags & VU_FLAG_NEED_REPLY)
+			reply(b, m.request, 8, v);
+	}
+	close(b->sock);
+	return NULL;
+}
+
+struct fx {
+	struct be be;
+	struct vu_conn c;
+	int fe;
+	struct guest_mem gm;
+	int memfd;
+	uint8_t *ram;
+};
+
+#define RAM (1u << 20)
+
+static struct fx *fx_new(uint64_t features, uint64_t protocol, enum misbehave bad)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	int s[2];
+
+	assert_non_null(f);
+	log_set_level(LOG_LVL_ERR);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
+	f->fe = s[0];
+	f->be = (struct be){ .sock = s[1], .features = features, .protocol = protocol, .bad = bad };
+	assert_int_equal(pthread_create(&f->be.thr, NULL, be_main, &f->be), 0);
+	vu_conn_init(&f->c, f->fe, 300);
+	f->memfd = memfd_create("ram", MFD_CLOEXEC);
+	assert_true(f->memfd >= 0);
+	assert_int_equal(ftruncate(f->memfd, 2 * RAM), 0);
+	f->ram = mmap(NULL, 2 * RAM, PROT_READ | PROT_WRITE, MAP_SHARED, f->memfd, 0);
+	assert_true(f->ram != MAP_FAILED);
+	/* Two regions of one file: 0..1M, and 4G..4G+1M at offset 1M. */
+	assert_int_equal(gm_add_region(&f->gm, 0, RAM, f->ram, f->memfd, 0), 0);
+	assert_int_equal(gm_add_region(&f->gm, 1ull << 32, RAM, f->ram + RAM, f->memfd, RAM), 0);
+	return f;
+}
+
+static void fx_free(struct fx *f)
+{
+	shutdown(f->fe, SHUT_RDWR);
+	pthread_join(f->be.thr, NULL);
+	close(f->fe);
+	munmap(f->ram, 2 * RAM);
+	close(f->memfd);
+	free(f);
+}
+
+/* Stops the backend and returns its record. */
+static struct be *fx_done(struct fx *f)
+{
+	shutdown(f->fe, SHUT_WR);
+	pthread_join(f->be.thr, NULL);
+	f->be.thr = pthread_self();
+	return &f->be;
+}
+
+static void fx_free_done(struct fx *f)
+{
+	close(f->fe);
+	munmap(f->ram, 2 * RAM);
+	close(f->memfd);
+	free(f);
+}
+
+#define FEAT_FULL (B(32) | B(15) | B(22) | B(VU_F_PROTOCOL_FEATURES))
+#define PROTO_FULL (B(VU_PROTOCOL_F_MQ) | B(VU_PROTOCOL_F_REPLY_ACK) | B(VU_PROTOCOL_F_CONFIG))
+
+static void test_handshake_full(void **state)
+{
+	struct fx *f = fx_new(FEAT_FULL, PROTO_FULL, FINE);
+	struct be *b;
+
+	(void)state;
+	assert_int_equal(vu_conn_handshake(&f->c, B(VU_PROTOCOL_F_MQ) | B(VU_PROTOCOL_F_REPLY_ACK) |
+							  B(VU_PROTOCOL_F_NET_MTU)),
+			 0);
+	assert_int_equal(f->c.backend_features, FEAT_FULL);
+	/* Ours & theirs: MTU is not the backend's, CONFIG not ours. */
+	assert_int_equal(f->c.protocol_features, B(VU_PROTOCOL_F_MQ) | B(VU_PROTOCOL_F_REPLY_ACK));
+	assert_int_equal(f->c.queue_num, 8);
+	assert_int_equal(vu_conn_set_features(&f->c, B(32) | B(15)), 0);
+	assert_int_equal(f->c.features, B(32) | B(15) | B(VU_F_PROTOCOL_FEATURES));
+	b = fx_done(f);
+	assert_int_equal(b->nrec, 6);
+	assert_int_equal(b->rec[0].request, VU_GET_FEATURES);
+	assert_int_equal(b->rec[1].request, VU_GET_PROTOCOL_FEATURES);
+	assert_int_equal(b->rec[2].request, VU_SET_PROTOCOL_FEATURES);
+	assert_int_equal(b->agreed_protocol, f->c.protocol_features);
+	assert_int_equal(b->rec[2].flags & VU_FLAG_NEED_REPLY, 0); /* before REPLY_ACK applies */
+	assert_int_equal(b->rec[3].request, VU_GET_QUEUE_NUM);
+	assert_int_equal(b->rec[4].request, VU_SET_OWNER);
+	assert_true(b->rec[4].flags & VU_FLAG_NEED_REPLY);
+	assert_int_equal(b->rec[5].request, VU_SET_FEATURES);
+	assert_int_equal(b->rec[5].u64, B(32) | B(15) | B(VU_F_PROTOCOL_FEATURES));
+	for (unsigned int i = 0; i < b->nrec; i++)
+		assert_int_equal(b->rec[i].flags & VU_VERSION_MASK, VU_VERSION);
+	fx_free_done(f);
+}
+
+/* A backend without protocol features: no protocol requests, no acks asked. */
+static void test_handshake_plain(void **state)
+{
+	struct fx *f = fx_new(B(32) | B(15), 0, FINE);
+	struct vu_vring_cfg rc = { .num = 256, .desc_gpa = 0x10000, .avail_gpa = 0x11000,
+				   .used_gpa = 0x12000, .kick_fd = -1, .call_fd = -1 };
+	uint16_t base = 0;
+	struct be *b;
+
+	(void)state;
+	assert_int_equal(vu_conn_handshake(&f->c, PROTO_FULL), 0);
+	assert_int_equal(f->c.protocol_features, 0);
+	assert_int_equal(f->c.queue_num, 0);
+	/* The guest asks for a feature the backend lacks. */
+	assert_int_equal(vu_conn_set_features(&f->c, B(32) | B(22)), -ENOTSUP);
+	assert_non_null(strstr(f->c.err, "0x400000"));
+	assert_int_equal(vu_conn_set_features(&f->c, B(32)), 0);
+	assert_int_equal(vu_conn_vring_start(&f->c, &f->gm, 0, &rc), 0);
+	assert_int_equal(vu_conn_vring_stop(&f->c, 0, &base), 0);
+	assert_int_equal(base, 77);
+	b = fx_done(f);
+	/* GET_FEATURES, SET_OWNER, SET_FEATURES, NUM, BASE, ADDR, KICK, CALL, GET_VRING_BASE. */
+	assert_int_equal(b->nrec, 9);
+	assert_int_equal(b->rec[1].request, VU_SET_OWNER);
+	for (unsigned int i = 0; i < b->nrec; i++) {
+		assert_int_equal(b->rec[i].flags & VU_FLAG_NEED_REPLY, 0);
+		assert_int_not_equal(b->rec[i].request, VU_SET_VRING_ENABLE);
+	}
+	/* No descriptors: the "no fd" bit. */
+	assert_int_equal(b->rec[6].request, VU_SET_VRING_KICK);
+	assert_int_equal(b->rec[6].u64, 0x100);
+	assert_int_equal(b->rec[6].nfds, 0);
+	fx_free_done(f);
+}
+
+static void test_mem_table_and_rings(void **state)
+{
+	struct fx *f = fx_new(FEAT_FULL, PROTO_FULL, FINE);
+	int kick = eventfd(0, EFD_CLOEXEC), call = eventfd(0, EFD_CLOEXEC);
+	struct vu_vring_cfg rc = { .num = 256, .base = 5, .desc_gpa = 0x10000,
+				   .avail_gpa = (1ull << 32) + 0x1000, .used_gpa = 0x20000,
+				   .kick_fd = kick, .call_fd = call };
+	struct stat mst, kst;
+	uint16_t base = 0;
+	struct be *b;
+
+	(void)state;
+	assert_int_equal(vu_conn_handshake(&f->c, PROTO_FULL), 0);
+	assert_int_equal(vu_conn_set_features(&f->c, B(32)), 0);
+	assert_int_equal(vu_conn_set_mem_table(&f->c, &f->gm), 0);
+	assert_int_equal(vu_conn_vring_start(&f->c, &f->gm, 3, &rc), 0);
+	/* A ring that leaves RAM is refused before anything is sent. */
+	rc.used_gpa = RAM - 8;
+	assert_int_equal(vu_conn_vring_start(&f->c, &f->gm, 4, &rc), -EFAULT);
+	assert_non_null(strstr(f->c.err, "used"));
+	rc.num = 100;
+	assert_int_equal(vu_conn_vring_start(&f->c, &f->gm, 4, &rc), -EINVAL);
+	assert_int_equal(vu_conn_vring_stop(&f->c, 3, &base), 0);
+	assert_int_equal(base, 77);
+	b = fx_done(f);
+	fstat(f->memfd, &mst);
+	fstat(kick, &kst);
+	/* 5 handshake requests + SET_FEATURES, then the table at 6. */
+	assert_int_equal(b->rec[6].request, VU_SET_MEM_TABLE);
+	assert_int_equal(b->rec[6].mem.nregions, 2);
+	assert_int_equal(b->rec[6].nfds, 2);
+	assert_int_equal(b->rec[6].fd_st[0].st_ino, mst.st_ino);
+	assert_int_equal(b->rec[6].fd_st[1].st_ino, mst.st_ino);
+	assert_int_equal(b->rec[6].mem.regions[1].guest_phys_addr, 1ull << 32);
+	assert_int_equal(b->rec[6].mem.regions[1].mmap_offset, RAM);
+	assert_int_equal(b->rec[6].mem.regions[1].userspace_addr, (uint64_t)(uintptr_t)(f->ram + RAM));
+	assert_int_equal(b->rec[7].request, VU_SET_VRING_NUM);
+	assert_int_equal(b->rec[7].state.index, 3);
+	assert_int_equal(b->rec[7].state.num, 256);
+	assert_int_equal(b->rec[8].request, VU_SET_VRING_BASE);
+	assert_int_equal(b->rec[8].state.num, 5);
+	assert_int_equal(b->rec[9].request, VU_SET_VRING_ADDR);
+	assert_int_equal(b->rec[9].addr.desc_user_addr, (uint64_t)(uintptr_t)(f->ram + 0x10000));
+	assert_int_equal(b->rec[9].addr.avail_user_addr,
+			 (uint64_t)(uintptr_t)(f->ram + RAM + 0x1000));
+	assert_int_equal(b->rec[9].addr.used_user_addr, (uint64_t)(uintptr_t)(f->ram + 0x20000));
+	assert_int_equal(b->rec[10].request, VU_SET_VRING_KICK);
+	assert_int_equal(b->rec[10].u64, 3);
+	assert_int_equal(b->rec[10].nfds, 1);
+	assert_int_equal(b->rec[10].fd_st[0].st_ino, kst.st_ino);
+	assert_int_equal(b->rec[11].request, VU_SET_VRING_CALL);
+	assert_int_equal(b->rec[11].nfds, 1);
+	assert_int_equal(b->rec[12].request, VU_SET_VRING_ENABLE);
+	assert_int_equal(b->rec[12].state.num, 1);
+	/* Nothing for the refused rings; then the stop. */
+	assert_int_equal(b->rec[13].request, VU_SET_VRING_ENABLE);
+	assert_int_equal(b->rec[13].state.num, 0);
+	assert_int_equal(b->rec[14].request, VU_GET_VRING_BASE);
+	assert_int_equal(b->nrec, 15);
+	close(kick);
+	close(call);
+	fx_free_done(f);
+}
+
+static void expect_fail(enum misbehave bad, unsigned int after, int want, const char *why)
+{
+	struct fx *f = fx_new(FEAT_FULL, PROTO_FULL, bad);
+	uint16_t base;
+	int ret;
+
+	f->be.after = after;
+	ret = vu_conn_handshake(&f->c, PROTO_FULL);
+	if (ret == 0)
+		ret = vu_conn_set_features(&f->c, B(32));
+	if (ret == 0)
+		ret = vu_conn_set_mem_table(&f->c, &f->gm);
+	if (ret == 0)
+		ret = vu_conn_vring_stop(&f->c, 0, &base);
+	assert_int_equal(ret, want);
+	if (!strstr(f->c.err, why))
+		fail_msg("reason '%s' lacks '%s'", f->c.err, why);
+	fx_free(f);
+}
+
+static void test_hostile(void **state)
+{
+	(void)state;
+	expect_fail(WRONG_REQUEST, 0, -EPROTO, "while waiting for GET_FEATURES");
+	expect_fail(WRONG_SIZE, 0, -EPROTO, "4 bytes");
+	expect_fail(NACK_MEM, 0, -EPROTO, "SET_MEM_TABLE: the backend refused");
+	expect_fail(CLOSE_AFTER, 1, -ECONNRESET, "closed");
+	expect_fail(CLOSE_AFTER, 5, -ECONNRESET, "closed"); /* during SET_OWNER's ack */
+	expect_fail(SILENT, 0, -ETIMEDOUT, "within");
+	expect_fail(ZERO_QUEUES, 0, -EPROTO, "queue count");
+	expect_fail(WRONG_BASE, 0, -EPROTO, "GET_VRING_BASE");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_handshake_full),
+		cmocka_unit_test(test_handshake_plain),
+		cmocka_unit_test(test_mem_table_and_rings),
+		cmocka_unit_test(test_hostile),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
