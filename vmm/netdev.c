@@ -73,6 +73,13 @@ int netdev_send(struct netdev *nd, const struct iovec *iov, int iovcnt)
 	return ret;
 }
 
+int netdev_set_queue_enabled(struct netdev *nd, bool enable)
+{
+	if (!nd->ops->set_queue_enabled)
+		return -ENOTSUP;
+	return nd->ops->set_queue_enabled(nd, enable);
+}
+
 void netdev_rx_resume(struct netdev *nd)
 {
 	if (nd->resume_event)

@@ -23,6 +23,9 @@
  *    peer.receive() there; the model locks itself;
  *  - netdev_rx_resume() may be called from any thread (a vCPU posting RX
  *    buffers): it wakes the event loop, which reads again.
+ * "The event loop" is the loop the netdev was opened on: a multiqueue
+ * backend gives each queue its own netdev, each on the loop of the thread
+ * that serves that queue (an I/O thread of the VMM).
  */
 #ifndef NFV_VMM_NETDEV_H
 #define NFV_VMM_NETDEV_H
@@ -41,7 +44,13 @@
 
 struct netdev;
 
-/* Offloads a backend can take in frames it is sent (with a vnet header). */
+/*
+ * Offloads in a vnet header (NETDEV_OFF_*). netdev_set_vnet_hdr()'s
+ * `offloads` says which of them the backend may put in the frames it hands
+ * the model (what the guest agreed to receive: a tap's TUNSETOFFLOAD); the
+ * frames the model sends may ask for checksum or TSO whenever a header is
+ * agreed, and the backend completes them.
+ */
 #define NETDEV_OFF_CSUM (1u << 0)
 #define NETDEV_OFF_TSO4 (1u << 1)
 #define NETDEV_OFF_TSO6 (1u << 2)
@@ -60,10 +69,19 @@ struct netdev_ops {
 	void (*set_rx)(struct netdev *nd, bool enable);
 	/*
 	 * Asks the backend to prepend a vnet header of `hdr_len` bytes (0: none)
-	 * and to accept the offloads in `offloads` (NETDEV_OFF_*). Returns 0 or
-	 * -ENOTSUP when it cannot. NULL: no vnet header support.
+	 * and to hand over frames with at most the offloads in `offloads`
+	 * (NETDEV_OFF_*, see above). May be called again at run time (a driver
+	 * negotiated other offloads). Returns 0 or -ENOTSUP when it cannot.
+	 * NULL: no vnet header support.
 	 */
 	int (*set_vnet_hdr)(struct netdev *nd, size_t hdr_len, unsigned int offloads);
+	/*
+	 * One queue of a multiqueue backend (a queue of an IFF_MULTI_QUEUE tap)
+	 * joins (true) or leaves (false) the set the host spreads received
+	 * frames over; a queue that left still sends. 0, or -errno. Any thread.
+	 * NULL: the backend has one queue, always enabled.
+	 */
+	int (*set_queue_enabled)(struct netdev *nd, bool enable);
 	/* Releases the backend's resources; the netdev itself is freed by the core. */
 	void (*close)(struct netdev *nd);
 };
@@ -115,6 +133,8 @@ void netdev_attach(struct netdev *nd, const struct netdev_peer *peer);
 int netdev_send(struct netdev *nd, const struct iovec *iov, int iovcnt);
 void netdev_rx_resume(struct netdev *nd);
 int netdev_set_vnet_hdr(struct netdev *nd, size_t hdr_len, unsigned int offloads);
+/* ops->set_queue_enabled; -ENOTSUP for a single-queue backend. */
+int netdev_set_queue_enabled(struct netdev *nd, bool enable);
 void netdev_close(struct netdev *nd);
 
 /* For backends: hand a received frame to the model (counts stats). */

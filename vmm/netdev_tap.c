@@ -18,20 +18,61 @@
  * tap's header size and offloads follow (TUNSETVNETHDRSZ, TUNSETOFFLOAD) and
  * frames pass through with the header, both ways. Agreeing belongs to device
  * setup (before the driver enables RX): frames already queued in the tap may
- * be read with the old size.
+ * be read with the old size. The offloads may change later with the same
+ * header size (a virtio driver renegotiating): only TUNSETOFFLOAD changes.
+ *
+ * Offloads. TUNSETOFFLOAD says what the reader of the tap (we, then the
+ * model) can take in the frames the kernel hands it: TUN_F_CSUM frames
+ * whose TCP/UDP checksum is left to complete (VIRTIO_NET_HDR_F_NEEDS_CSUM,
+ * csum_start/csum_offset), TUN_F_TSO4/TUN_F_TSO6 TCP frames of up to 64 KiB
+ * to segment (gso_type TCPV4/TCPV6, only together with TUN_F_CSUM),
+ * TUN_F_UFO the old UDP fragmentation offload (current kernels take it with
+ * TUN_F_CSUM and ignore it: no UFO frame comes out). Frames we write may
+ * carry any of these in their header whatever TUNSETOFFLOAD says. So
+ * NETDEV_OFF_CSUM, TSO4, TSO6, UFO map to TUN_F_CSUM, TSO4, TSO6, UFO and
+ * mean what the model can receive (for virtio-net: GUEST_CSUM, GUEST_TSO4/6,
+ * GUEST_UFO), whatever it sends.
+ *
+ * Queues. nq == 1 opens a single-queue tap (no IFF_MULTI_QUEUE). nq > 1
+ * opens the tap nq times with IFF_MULTI_QUEUE: one fd, one netdev, per
+ * queue. For each frame the host sends into the tap the kernel picks one
+ * attached queue (tun_select_queue: the queue a flow was last sent from,
+ * else the flow's hash scaled over the attached queues), so a flow stays
+ * on one queue. TUNSETQUEUE IFF_DETACH_QUEUE takes a queue out of that set
+ * (the kernel renumbers the others and drops what was queued on it; reads
+ * then find nothing); the fd stays bound to the tap, so writes still go
+ * out: a detached queue still sends. The kernel refuses to detach a
+ * detached queue or attach an attached one (EINVAL); we keep each queue's
+ * state so that both calls are idempotent. The vnet header size and the
+ * offloads belong to the tun device, not to a queue: TUNSETVNETHDRSZ and
+ * TUNSETOFFLOAD on any queue's fd change them for every queue. The size is
+ * therefore kept once for the device (struct tap_dev: every queue frames
+ * what it reads and writes by the device's size) and whether the model sees
+ * the header per queue; the last call wins, and a model gives every queue
+ * the same values. The kernel lets any process attach more queues to a
+ * multiqueue tap, so an existing one is refused while its carrier is on
+ * (some process holds a queue), which a single-queue tap gets from the
+ * kernel itself (EBUSY).
  *
  * Link state: the interface's IFF_UP flag and its carrier (IFF_LOWER_UP), read
- * at open and followed through an rtnetlink socket (RTMGRP_LINK) on the
- * event loop.
+ * at open and followed through one rtnetlink socket (RTMGRP_LINK) on the
+ * event loop of queue 0, which reports it on every queue's netdev.
  *
  * Threads:
- *  - send() runs on vCPU threads, possibly several at once: one writev() on
- *    the non-blocking fd, no state written;
- *  - reading, set_rx() (through netdev_rx_resume()), the link socket and
- *    close() run on the event-loop thread (close() once the loop has ended),
- *    and own rx_enabled, the pending frame and the watch state;
- *  - set_vnet_hdr() comes from the model (a vCPU thread during setup); the
- *    header size is one word read atomically.
+ *  - send() runs on vCPU threads (or a queue's I/O thread), possibly several
+ *    at once: one writev() on the queue's non-blocking fd, no state written;
+ *  - reading, set_rx() (through netdev_rx_resume()) run on the queue's
+ *    event-loop thread and own rx_enabled, the pending frame and the watch
+ *    state; close() runs once that loop has ended;
+ *  - the link socket runs on queue 0's loop and calls netdev_set_link() on
+ *    every queue's netdev from there, so a model's link_changed() for queue
+ *    i may come from queue 0's thread (models lock themselves); it holds
+ *    tap_dev.lock meanwhile, which close() takes to remove its queue: lock
+ *    order tap_dev.lock, then the model's locks;
+ *  - set_vnet_hdr() and set_queue_enabled() come from any thread (a vCPU
+ *    during setup, DRIVER_OK, a control-queue command); they serialise on
+ *    tap_dev.cfg_lock (a leaf: nothing is called under it) and publish the
+ *    header state in words read atomically.
  */
 #define LOG_COMPONENT "tap"
 #include "vmm/netdev_tap.h"
@@ -43,7 +84,9 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
@@ -58,7 +101,9 @@
 /* A read that fills the whole buffer may have been cut: longer than any frame we take. */
 #define TAP_RX_BUF (TAP_HDR_MAX + NETDEV_MAX_FRAME + 64)
 #define TAP_NL_BUF 8192
-#define TAP_NL_BURST 16 /* netlink datagrams per wake-up */
+#define TAP_NL_BURST 16	       /* netlink datagrams per wake-up */
+#define TAP_NL_QUERY_BUF 16384 /* one RTM_NEWLINK answer */
+#define TAP_NL_QUERY_TIMEOUT_MS 1000
 
 /* virtio_net_hdr fields the reader checks when no header is agreed. */
 #define VNET_HDR_F_NEEDS_CSUM 1
@@ -69,15 +114,28 @@
 #define IFF_LOWER_UP (1u << 16)
 #endif
 
-/* The tap's header state: size in the low byte, "the model sees it" in bit 8. */
+/* A queue's header state (tap_hdr()): size in the low byte, "the model sees it" in bit 8. */
 #define TAP_HDR_AGREED (1u << 8)
 
+/* What every queue of one tap shares; freed with the last queue. */
+struct tap_dev {
+	pthread_mutex_t lock;	  /* queues[] and refs */
+	pthread_mutex_t cfg_lock; /* the device's ioctls: header size, offloads, queue attach */
+	unsigned int hdr_size;	  /* atomic: the device's vnet header size (TUNSETVNETHDRSZ) */
+	unsigned int nq;
+	unsigned int refs;			      /* queues not closed yet */
+	struct netdev *queues[NETDEV_TAP_MAX_QUEUES]; /* NULL once closed */
+};
+
 struct tap {
+	struct tap_dev *dev;
+	unsigned int index; /* queue number */
 	int fd;
-	int nl_fd; /* rtnetlink link notifications, -1 when unavailable */
+	int nl_fd; /* rtnetlink link notifications (queue 0), -1 when unavailable */
 	int ifindex;
 	char ifname[IFNAMSIZ];
-	unsigned int hdr; /* atomic: size | TAP_HDR_AGREED */
+	bool agreed;  /* atomic: the model sees the vnet header on this queue */
+	bool enabled; /* under dev->cfg_lock: attached (not TUNSETQUEUE-detached) */
 	bool rx_enabled;
 	bool watching;	     /* EPOLLIN currently requested on fd */
 	bool rx_dead;	     /* reading failed for good (the tap was deleted): not watched */
@@ -115,7 +173,9 @@ int netdev_tap_check_name(const char *ifname, char *err, size_t err_len)
 
 static unsigned int tap_hdr(const struct tap *t)
 {
-	return __atomic_load_n(&t->hdr, __ATOMIC_ACQUIRE);
+	unsigned int size = __atomic_load_n(&t->dev->hdr_size, __ATOMIC_ACQUIRE);
+
+	return size | (__atomic_load_n(&t->agreed, __ATOMIC_ACQUIRE) ? TAP_HDR_AGREED : 0);
 }
 
 /*
@@ -297,9 +357,15 @@ static int tap_set_offload(struct tap *t, unsigned int offloads)
 	return 0;
 }
 
+/*
+ * The size and offloads are the device's (see the top): the ioctls on this
+ * queue's fd change them for every queue, whose readers and writers follow
+ * dev->hdr_size at once; only this queue's "agreed" changes.
+ */
 static int tap_set_vnet_hdr(struct netdev *nd, size_t hdr_len, unsigned int offloads)
 {
 	struct tap *t = nd->priv;
+	struct tap_dev *d = t->dev;
 	int size = hdr_len ? (int)hdr_len : TAP_HDR_MIN;
 	int ret;
 
@@ -307,25 +373,58 @@ static int tap_set_vnet_hdr(struct netdev *nd, size_t hdr_len, unsigned int offl
 		return -ENOTSUP;
 	if (!hdr_len)
 		offloads = 0;
+	pthread_mutex_lock(&d->cfg_lock);
 	if (ioctl(t->fd, TUNSETVNETHDRSZ, &size) < 0) {
 		ret = -errno;
+		pthread_mutex_unlock(&d->cfg_lock);
 		log_warn("%s: cannot set a vnet header of %d bytes: %s", nd->name, size,
 			 strerror(-ret));
 		return -ENOTSUP;
 	}
 	ret = tap_set_offload(t, offloads);
 	if (ret < 0) {
-		log_warn("%s: the tap does not take offloads %#x", nd->name, offloads);
-		/* Back to the state before the call's header size. */
-		size = (int)(tap_hdr(t) & 0xff);
+		/* Back to the device's header size before the call. */
+		size = (int)__atomic_load_n(&d->hdr_size, __ATOMIC_ACQUIRE);
 		if (ioctl(t->fd, TUNSETVNETHDRSZ, &size) < 0)
 			log_warn("%s: cannot restore the vnet header size", nd->name);
+		pthread_mutex_unlock(&d->cfg_lock);
+		log_warn("%s: the tap does not take offloads %#x", nd->name, offloads);
 		return ret;
 	}
-	__atomic_store_n(&t->hdr, (unsigned int)size | (hdr_len ? TAP_HDR_AGREED : 0),
-			 __ATOMIC_RELEASE);
+	__atomic_store_n(&d->hdr_size, (unsigned int)size, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->agreed, hdr_len != 0, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&d->cfg_lock);
 	log_debug("%s: vnet header %zu bytes, offloads %#x", nd->name, hdr_len, offloads);
 	return 0;
+}
+
+/*
+ * TUNSETQUEUE on this queue's fd. The kernel answers EINVAL to a detach of
+ * a detached queue (and to an attach of an attached one): the state kept
+ * here makes both a no-op instead.
+ */
+static int tap_set_queue_enabled(struct netdev *nd, bool enable)
+{
+	struct tap *t = nd->priv;
+	struct ifreq ifr = { 0 };
+	int ret = 0;
+
+	pthread_mutex_lock(&t->dev->cfg_lock);
+	if (t->enabled != enable) {
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", t->ifname);
+		ifr.ifr_flags = enable ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
+		if (ioctl(t->fd, TUNSETQUEUE, &ifr) < 0)
+			ret = -errno;
+		else
+			t->enabled = enable;
+	}
+	pthread_mutex_unlock(&t->dev->cfg_lock);
+	if (ret < 0)
+		log_warn("%s: cannot %s the queue: %s", nd->name, enable ? "attach" : "detach",
+			 strerror(-ret));
+	else
+		log_debug("%s: queue %s", nd->name, enable ? "attached" : "detached");
+	return ret;
 }
 
 /* ---- link state ---- */
@@ -372,13 +471,25 @@ static bool tap_flags_up(unsigned int flags, bool have_lower_up)
 	return (flags & IFF_UP) && (!have_lower_up || (flags & IFF_LOWER_UP));
 }
 
+/* The link is the device's: every queue's netdev reports it (called on queue 0's loop). */
+static void tap_set_link_all(struct netdev *nd, bool up)
+{
+	struct tap_dev *d = ((struct tap *)nd->priv)->dev;
+
+	pthread_mutex_lock(&d->lock);
+	for (unsigned int i = 0; i < d->nq; i++)
+		if (d->queues[i])
+			netdev_set_link(d->queues[i], up);
+	pthread_mutex_unlock(&d->lock);
+}
+
 static void tap_link_refresh(struct netdev *nd)
 {
 	struct tap *t = nd->priv;
 	short flags;
 
 	if (tap_if_flags(t->ifname, &flags, false) == 0)
-		netdev_set_link(nd, tap_flags_up((unsigned short)flags, false));
+		tap_set_link_all(nd, tap_flags_up((unsigned short)flags, false));
 }
 
 /* RTM_NEWLINK / RTM_DELLINK for our interface: the datagram is the kernel's, still bounded. */
@@ -397,9 +508,9 @@ static void tap_link_msg(struct netdev *nd, const uint8_t *buf, size_t len)
 			continue;
 		if (h->nlmsg_type == RTM_DELLINK) {
 			log_warn("%s: the interface was deleted", nd->name);
-			netdev_set_link(nd, false);
+			tap_set_link_all(nd, false);
 		} else {
-			netdev_set_link(nd, tap_flags_up(ifi->ifi_flags, true));
+			tap_set_link_all(nd, tap_flags_up(ifi->ifi_flags, true));
 		}
 	}
 }
@@ -445,6 +556,8 @@ static void tap_link_watch(struct netdev *nd)
 static void tap_close(struct netdev *nd)
 {
 	struct tap *t = nd->priv;
+	struct tap_dev *d = t->dev;
+	bool last;
 
 	if (t->nl_fd >= 0) {
 		evloop_del_fd(nd->loop, t->nl_fd);
@@ -459,6 +572,15 @@ static void tap_close(struct netdev *nd)
 			 "length",
 			 nd->name, (unsigned long long)t->rx_bad_hdr,
 			 (unsigned long long)t->rx_short);
+	pthread_mutex_lock(&d->lock);
+	d->queues[t->index] = NULL;
+	last = --d->refs == 0;
+	pthread_mutex_unlock(&d->lock);
+	if (last) {
+		pthread_mutex_destroy(&d->lock);
+		pthread_mutex_destroy(&d->cfg_lock);
+		free(d);
+	}
 }
 
 static const struct netdev_ops tap_ops = {
@@ -466,6 +588,16 @@ static const struct netdev_ops tap_ops = {
 	.send = tap_send,
 	.set_rx = tap_set_rx,
 	.set_vnet_hdr = tap_set_vnet_hdr,
+	.close = tap_close,
+};
+
+/* A queue of a multiqueue tap: the same, plus attach/detach. */
+static const struct netdev_ops tap_mq_ops = {
+	.type = "tap",
+	.send = tap_send,
+	.set_rx = tap_set_rx,
+	.set_vnet_hdr = tap_set_vnet_hdr,
+	.set_queue_enabled = tap_set_queue_enabled,
 	.close = tap_close,
 };
 
@@ -489,21 +621,28 @@ static int tap_open_dev(const char *ifname, char *err, size_t err_len)
 	return ret;
 }
 
-static int tap_attach(int fd, const char *ifname, bool existed, char *err, size_t err_len)
+static void tap_err_no_mq(const char *ifname, char *err, size_t err_len)
 {
+	snprintf(err, err_len,
+		 "tap %s: it exists without multi_queue: recreate it with 'ip tuntap add %s mode "
+		 "tap multi_queue', or delete it and let nfv-vmm create it",
+		 ifname, ifname);
+}
+
+static int tap_attach(int fd, const char *ifname, bool existed, bool mq, char *err, size_t err_len)
+{
+	unsigned int want = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (mq ? IFF_MULTI_QUEUE : 0);
 	struct ifreq ifr = { 0 };
 	unsigned int features = 0;
 	int ret;
 
-	if (ioctl(fd, TUNGETFEATURES, &features) == 0 &&
-	    (features & (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR)) !=
-		    (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR)) {
-		snprintf(err, err_len, "tap %s: this kernel's tun driver lacks IFF_VNET_HDR",
-			 ifname);
+	if (ioctl(fd, TUNGETFEATURES, &features) == 0 && (features & want) != want) {
+		snprintf(err, err_len, "tap %s: this kernel's tun driver lacks %s", ifname,
+			 (features & IFF_VNET_HDR) ? "IFF_MULTI_QUEUE" : "IFF_VNET_HDR");
 		return -ENOTSUP;
 	}
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	ifr.ifr_flags = (short)want;
 	if (ioctl(fd, TUNSETIFF, &ifr) == 0)
 		return 0;
 	ret = -errno;
@@ -512,14 +651,20 @@ static int tap_attach(int fd, const char *ifname, bool existed, char *err, size_
 	case -EACCES:
 		snprintf(err, err_len,
 			 "tap %s: permission denied: %s a tap needs CAP_NET_ADMIN (run as root, "
-			 "or create it for your user first: ip tuntap add %s mode tap user USER)",
-			 ifname, existed ? "attaching to" : "creating", ifname);
+			 "or create it for your user first: ip tuntap add %s mode tap%s user USER)",
+			 ifname, existed ? "attaching to" : "creating", ifname,
+			 mq ? " multi_queue" : "");
 		break;
 	case -EBUSY:
 		snprintf(err, err_len, "tap %s: busy: another process has it open", ifname);
 		break;
+	case -E2BIG:
+		snprintf(err, err_len, "tap %s: the kernel takes no more queues on it", ifname);
+		break;
 	case -EINVAL:
-		if (existed)
+		if (existed && mq)
+			tap_err_no_mq(ifname, err, err_len);
+		else if (existed)
 			snprintf(err, err_len,
 				 "tap %s: an interface of that name exists and is not a "
 				 "single-queue tap",
@@ -532,50 +677,248 @@ static int tap_attach(int fd, const char *ifname, bool existed, char *err, size_
 	return ret;
 }
 
-int netdev_tap_open(struct evloop *loop, const char *ifname, struct netdev **ndp, char *err,
-		    size_t err_len)
+/* What rtnetlink tells of an existing interface; -1: unknown. */
+struct tap_link_info {
+	int is_tun;  /* link kind "tun" (a tun or a tap) */
+	int is_tap;  /* IFLA_TUN_TYPE is IFF_TAP */
+	int mq;	     /* IFLA_TUN_MULTI_QUEUE */
+	int carrier; /* IFLA_CARRIER: on while some process holds a queue */
+};
+
+static void tap_parse_tun_data(const struct rtattr *nest, struct tap_link_info *li)
+{
+	int left = (int)RTA_PAYLOAD(nest);
+
+	for (const struct rtattr *a = RTA_DATA(nest); RTA_OK(a, left); a = RTA_NEXT(a, left)) {
+		if (RTA_PAYLOAD(a) < 1)
+			continue;
+		if (a->rta_type == IFLA_TUN_TYPE)
+			li->is_tap = *(const uint8_t *)RTA_DATA(a) == IFF_TAP;
+		else if (a->rta_type == IFLA_TUN_MULTI_QUEUE)
+			li->mq = *(const uint8_t *)RTA_DATA(a) != 0;
+	}
+}
+
+static void tap_parse_linkinfo(const struct rtattr *nest, struct tap_link_info *li)
+{
+	int left = (int)RTA_PAYLOAD(nest);
+
+	for (const struct rtattr *a = RTA_DATA(nest); RTA_OK(a, left); a = RTA_NEXT(a, left)) {
+		if (a->rta_type == IFLA_INFO_KIND)
+			li->is_tun = RTA_PAYLOAD(a) >= 4 && memcmp(RTA_DATA(a), "tun", 4) == 0;
+		else if (a->rta_type == IFLA_INFO_DATA)
+			tap_parse_tun_data(a, li);
+	}
+}
+
+/* One RTM_GETLINK for `ifindex`; 0 with *li filled (fields it lacks stay -1), or -errno. */
+static int tap_query_link(int ifindex, struct tap_link_info *li)
+{
+	struct {
+		struct nlmsghdr h;
+		struct ifinfomsg ifi;
+	} req = {
+		.h = { .nlmsg_len = sizeof(req),
+		       .nlmsg_type = RTM_GETLINK,
+		       .nlmsg_flags = NLM_F_REQUEST,
+		       .nlmsg_seq = 1 },
+		.ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex },
+	};
+	struct timeval tv = { .tv_sec = TAP_NL_QUERY_TIMEOUT_MS / 1000,
+			      .tv_usec = (TAP_NL_QUERY_TIMEOUT_MS % 1000) * 1000 };
+	const struct nlmsghdr *h;
+	uint8_t *buf;
+	ssize_t n;
+	int left, fd, ret = -EIO;
+
+	*li = (struct tap_link_info){ -1, -1, -1, -1 };
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(TAP_NL_QUERY_BUF);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    send(fd, &req, sizeof(req), 0) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	n = recv(fd, buf, TAP_NL_QUERY_BUF, 0);
+	if (n < 0) {
+		ret = -errno;
+		goto out;
+	}
+	left = (int)n;
+	for (h = (const struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+		const struct ifinfomsg *ifi = NLMSG_DATA(h);
+		const struct rtattr *a;
+		int alen;
+
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = NLMSG_DATA(h);
+
+			if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) && e->error < 0)
+				ret = e->error;
+			break;
+		}
+		if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)) ||
+		    ifi->ifi_index != ifindex)
+			continue;
+		alen = (int)IFLA_PAYLOAD(h);
+		for (a = IFLA_RTA(ifi); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+			if (a->rta_type == IFLA_CARRIER && RTA_PAYLOAD(a) >= 1)
+				li->carrier = *(const uint8_t *)RTA_DATA(a) != 0;
+			else if (a->rta_type == IFLA_LINKINFO)
+				tap_parse_linkinfo(a, li);
+		}
+		ret = 0;
+		break;
+	}
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+/*
+ * Before attaching queues to an existing interface: it must be a multiqueue
+ * tap that no process holds (the kernel would let us share it). What
+ * rtnetlink cannot tell is left to TUNSETIFF.
+ */
+static int tap_check_existing_mq(const char *ifname, char *err, size_t err_len)
+{
+	struct tap_link_info li;
+	int ifindex = (int)if_nametoindex(ifname);
+
+	if (!ifindex || tap_query_link(ifindex, &li) < 0)
+		return 0;
+	if (li.is_tun == 0 || li.is_tap == 0) {
+		snprintf(err, err_len, "tap %s: an interface of that name exists and is not a tap",
+			 ifname);
+		return -EINVAL;
+	}
+	if (li.mq == 0) {
+		tap_err_no_mq(ifname, err, err_len);
+		return -EINVAL;
+	}
+	if (li.carrier == 1) {
+		snprintf(err, err_len,
+			 "tap %s: busy: another process has it open (its queues would be shared)",
+			 ifname);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/*
+ * Opens queue i: its fd attached to the tap, its netdev (not watched yet).
+ * The first queue also sets the device's vnet header size and offloads.
+ */
+static int tap_open_queue(struct tap_dev *d, struct evloop *loop, unsigned int i,
+			  const char *ifname, bool existed, struct netdev **ndp, char *err,
+			  size_t err_len)
 {
 	char name[NETDEV_NAME_LEN];
+	bool mq = d->nq > 1;
+	int size = TAP_HDR_MIN;
 	struct netdev *nd;
 	struct tap *t;
-	bool existed;
-	short flags = 0;
-	int size = TAP_HDR_MIN;
 	int fd, ret;
 
-	ret = netdev_tap_check_name(ifname, err, err_len);
-	if (ret < 0)
-		return ret;
-	existed = if_nametoindex(ifname) != 0;
 	fd = tap_open_dev(ifname, err, err_len);
 	if (fd < 0)
 		return fd;
-	ret = tap_attach(fd, ifname, existed, err, err_len);
+	ret = tap_attach(fd, ifname, existed, mq, err, err_len);
 	if (ret < 0)
 		goto err_fd;
-	if (ioctl(fd, TUNSETVNETHDRSZ, &size) < 0 || ioctl(fd, TUNSETOFFLOAD, 0ul) < 0) {
+	if (i == 0 &&
+	    (ioctl(fd, TUNSETVNETHDRSZ, &size) < 0 || ioctl(fd, TUNSETOFFLOAD, 0ul) < 0)) {
 		ret = -errno;
 		snprintf(err, err_len, "tap %s: cannot set the vnet header and offloads: %s",
 			 ifname, strerror(-ret));
 		goto err_fd;
 	}
 
-	snprintf(name, sizeof(name), "tap:%s", ifname);
-	nd = netdev_alloc(&tap_ops, name, loop, sizeof(*t));
+	if (mq)
+		snprintf(name, sizeof(name), "tap:%s/q%u", ifname, i);
+	else
+		snprintf(name, sizeof(name), "tap:%s", ifname);
+	nd = netdev_alloc(mq ? &tap_mq_ops : &tap_ops, name, loop, sizeof(*t));
 	if (!nd) {
 		ret = -ENOMEM;
 		snprintf(err, err_len, "tap %s: out of memory", ifname);
 		goto err_fd;
 	}
 	t = nd->priv;
+	t->dev = d;
+	t->index = i;
 	t->fd = fd;
 	t->nl_fd = -1;
-	t->hdr = TAP_HDR_MIN;
+	t->enabled = true;
 	t->rx_enabled = true;
 	t->watching = true;
 	snprintf(t->ifname, sizeof(t->ifname), "%s", ifname);
-	t->ifindex = (int)if_nametoindex(ifname);
+	pthread_mutex_lock(&d->lock);
+	d->queues[i] = nd;
+	d->refs++;
+	pthread_mutex_unlock(&d->lock);
+	*ndp = nd;
+	return 0;
 
+err_fd:
+	close(fd);
+	return ret;
+}
+
+int netdev_tap_open_mq(struct evloop *const *loops, unsigned int nq, const char *ifname,
+		       struct netdev **nds, char *err, size_t err_len)
+{
+	struct netdev *q[NETDEV_TAP_MAX_QUEUES] = { NULL };
+	struct tap_dev *d;
+	unsigned int n = 0;
+	bool existed;
+	short flags = 0;
+	int ifindex, ret;
+
+	ret = netdev_tap_check_name(ifname, err, err_len);
+	if (ret < 0)
+		return ret;
+	if (nq < 1 || nq > NETDEV_TAP_MAX_QUEUES) {
+		snprintf(err, err_len, "tap %s: %u queues asked for, 1 to %d possible", ifname, nq,
+			 NETDEV_TAP_MAX_QUEUES);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < nq; i++) {
+		if (!loops[i]) {
+			snprintf(err, err_len, "tap %s: no event loop for queue %u", ifname, i);
+			return -EINVAL;
+		}
+	}
+	existed = if_nametoindex(ifname) != 0;
+	if (existed && nq > 1) {
+		ret = tap_check_existing_mq(ifname, err, err_len);
+		if (ret < 0)
+			return ret;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		snprintf(err, err_len, "tap %s: out of memory", ifname);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutex_init(&d->cfg_lock, NULL);
+	d->hdr_size = TAP_HDR_MIN;
+	d->nq = nq;
+
+	/* The first queue may create the tap; the others attach to it. */
+	for (n = 0; n < nq; n++) {
+		ret = tap_open_queue(d, loops[n], n, ifname, existed || n > 0, &q[n], err, err_len);
+		if (ret < 0)
+			goto err_queues;
+	}
+	ifindex = (int)if_nametoindex(ifname);
 	ret = tap_if_flags(ifname, &flags, true);
 	if (ret < 0) {
 		log_warn("tap %s: cannot bring it up (%s): bring it up yourself (ip link set %s "
@@ -584,23 +927,51 @@ int netdev_tap_open(struct evloop *loop, const char *ifname, struct netdev **ndp
 		flags = 0;
 		(void)tap_if_flags(ifname, &flags, false);
 	}
-	nd->link_up = tap_flags_up((unsigned short)flags, false);
-	ret = evloop_add_fd(loop, fd, EPOLLIN, tap_readable, nd);
-	if (ret < 0) {
-		snprintf(err, err_len, "tap %s: cannot watch it: %s", ifname, strerror(-ret));
-		t->fd = -1;
-		netdev_close(nd);
-		goto err_fd;
+	for (unsigned int i = 0; i < nq; i++) {
+		struct tap *t = q[i]->priv;
+
+		t->ifindex = ifindex;
+		q[i]->link_up = tap_flags_up((unsigned short)flags, false);
+		ret = evloop_add_fd(loops[i], t->fd, EPOLLIN, tap_readable, q[i]);
+		if (ret < 0) {
+			if (nq > 1)
+				snprintf(err, err_len, "tap %s: cannot watch queue %u: %s", ifname,
+					 i, strerror(-ret));
+			else
+				snprintf(err, err_len, "tap %s: cannot watch it: %s", ifname,
+					 strerror(-ret));
+			goto err_queues;
+		}
 	}
-	tap_link_watch(nd);
-	log_info("tap %s: %s (ifindex %d), link %s", ifname,
-		 existed ? "attached to the existing tap"
-			 : "created (it goes away when nfv-vmm exits)",
-		 t->ifindex, nd->link_up ? "up" : "down");
-	*ndp = nd;
+	tap_link_watch(q[0]);
+	if (nq > 1)
+		log_info("tap %s: %s (ifindex %d), %u queues, link %s", ifname,
+			 existed ? "attached to the existing multiqueue tap"
+				 : "created (it goes away when nfv-vmm exits)",
+			 ifindex, nq, q[0]->link_up ? "up" : "down");
+	else
+		log_info("tap %s: %s (ifindex %d), link %s", ifname,
+			 existed ? "attached to the existing tap"
+				 : "created (it goes away when nfv-vmm exits)",
+			 ifindex, q[0]->link_up ? "up" : "down");
+	for (unsigned int i = 0; i < nq; i++)
+		nds[i] = q[i];
 	return 0;
 
-err_fd:
-	close(fd);
+err_queues:
+	/* Closing every fd also removes a tap the first queue created. */
+	for (unsigned int i = 0; i < n; i++)
+		netdev_close(q[i]);
+	if (n == 0) {
+		pthread_mutex_destroy(&d->lock);
+		pthread_mutex_destroy(&d->cfg_lock);
+		free(d);
+	}
 	return ret;
+}
+
+int netdev_tap_open(struct evloop *loop, const char *ifname, struct netdev **ndp, char *err,
+		    size_t err_len)
+{
+	return netdev_tap_open_mq(&loop, 1, ifname, ndp, err, err_len);
 }

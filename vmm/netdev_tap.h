@@ -36,4 +36,26 @@ int __must_check netdev_tap_check_name(const char *ifname, char *err, size_t err
 int __must_check netdev_tap_open(struct evloop *loop, const char *ifname, struct netdev **ndp,
 				 char *err, size_t err_len);
 
+/* Queues of a multiqueue tap: the kernel's limit (MAX_TAP_QUEUES) is higher. */
+#define NETDEV_TAP_MAX_QUEUES 16
+
+/*
+ * Opens tap `ifname` with `nq` queues (IFF_MULTI_QUEUE when nq > 1; nq == 1
+ * is netdev_tap_open()): one file descriptor, and one netdev in nds[i], per
+ * queue, queue i served on loops[i] (loops may repeat: several queues on
+ * one thread). Each netdev sends through its own fd and delivers what the
+ * kernel steers to that queue (the kernel spreads flows by their hash). A
+ * tap that exists without IFF_MULTI_QUEUE, or is held by another process,
+ * is refused with the reason in err. Link state is followed once (on
+ * loops[0]) and reported on every queue's netdev. Every queue starts
+ * enabled; netdev_set_queue_enabled() detaches one (TUNSETQUEUE) so the
+ * kernel steers nothing to it (it still sends; detaching twice is 0). The
+ * vnet header size and offloads are the device's: give every queue the
+ * same (netdev_set_vnet_hdr()). nq of 0 or over NETDEV_TAP_MAX_QUEUES is
+ * -EINVAL. On failure nothing stays open. 0 or -errno.
+ */
+int __must_check netdev_tap_open_mq(struct evloop *const *loops, unsigned int nq,
+				    const char *ifname, struct netdev **nds, char *err,
+				    size_t err_len);
+
 #endif /* NFV_VMM_NETDEV_TAP_H */
