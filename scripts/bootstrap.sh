@@ -25,9 +25,9 @@ build_pkgs=(meson ninja-build gcc pkg-config libc6-dev linux-libc-dev binutils
 # kernel's payload, python3 for the control-socket client, ping, tshark to
 # read the pcap files the NIC tests write (its setuid question defaults to
 # "no" under DEBIAN_FRONTEND=noninteractive), clang's libFuzzer for the
-# fuzzers.
+# fuzzers, dpdk-testpmd (in dpdk-dev) as the third-party vhost-user peer.
 test_pkgs=(qemu-system-x86 lz4 python3 iproute2 procps iputils-ping tshark
-    clang libclang-rt-14-dev)
+    clang libclang-rt-14-dev dpdk-dev)
 
 say() { printf 'bootstrap: %s\n' "$*"; }
 as_root() {

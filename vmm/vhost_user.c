@@ -139,7 +139,7 @@ int vu_conn_set_features(struct vu_conn *c, uint64_t features)
 	lack = features & ~c->backend_features;
 	if (lack) {
 		snprintf(c->err, sizeof(c->err),
-			 "the backend lacks features 0x%llx the guest negotiated",
+			 "the backend lacks features 0x%llx asked for",
 			 (unsigned long long)lack);
 		return -ENOTSUP;
 	}

@@ -44,6 +44,8 @@ static void set_connected(struct vu_sock *s, int fd)
 	if (evloop_add_fd(s->loop, fd, EPOLLIN | EPOLLRDHUP, conn_readable, s) < 0) {
 		log_err("%s: cannot watch the connection", s->path);
 		close(fd);
+		if (!s->server)
+			(void)evloop_timer_arm(s->retry, (uint64_t)VU_SOCK_RETRY_MS * 1000000ull, 0);
 		return;
 	}
 	s->conn_fd = fd;
@@ -164,7 +166,11 @@ static void try_connect(struct vu_sock *s)
 	if (s->conn_fd >= 0)
 		return;
 	sock_addr(s->path, &sa);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/*
+	 * Non-blocking: a listener with a full backlog answers EAGAIN at once
+	 * instead of stalling the loop; that is one more retry.
+	 */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 		set_connected(s, fd);
 		return;
