@@ -96,6 +96,41 @@ static json_t *nic_model_stats(const struct nic_info *ni)
 			 "tx_dropped", (json_int_t)m->tx_dropped);
 }
 
+static json_t *netdev_stats_json(const struct netdev_stats *n)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "tx_packets", (json_int_t)n->tx_packets,
+			 "tx_bytes", (json_int_t)n->tx_bytes, "tx_dropped",
+			 (json_int_t)n->tx_dropped, "rx_packets", (json_int_t)n->rx_packets,
+			 "rx_bytes", (json_int_t)n->rx_bytes, "rx_dropped",
+			 (json_int_t)n->rx_dropped);
+}
+
+/*
+ * A virtio-net's queue pairs, one object each; with one netdev per pair (a
+ * multiqueue tap) each also carries its netdev's counters.
+ */
+static json_t *nic_queue_stats(const struct nic_info *ni)
+{
+	json_t *arr = json_array();
+
+	for (unsigned int p = 0; p < ni->queues; p++) {
+		const struct vnet_queue_stats *q = &ni->queue[p];
+		json_t *o = json_pack(
+			"{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "pair", (int)p,
+			"rx_frames", (json_int_t)q->rx_frames, "rx_bytes", (json_int_t)q->rx_bytes,
+			"tx_frames", (json_int_t)q->tx_frames, "tx_bytes", (json_int_t)q->tx_bytes,
+			"rx_kicks", (json_int_t)q->rx_kicks, "tx_kicks", (json_int_t)q->tx_kicks,
+			"rx_irqs", (json_int_t)q->rx_irqs, "tx_irqs", (json_int_t)q->tx_irqs,
+			"rx_no_buffer", (json_int_t)q->rx_no_buffer);
+
+		if (ni->nr_netdevs > 1 && p < ni->nr_netdevs)
+			json_object_set_new(o, "netdev_stats",
+					    netdev_stats_json(&ni->queue_netdev[p]));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
 /* One object per --nic: identity, the model's counters, the backend's counters. */
 static json_t *nics_stats(void)
 {
@@ -103,20 +138,23 @@ static json_t *nics_stats(void)
 	struct nic_info ni;
 
 	for (unsigned int i = 0; nic_get_info(i, &ni) == 0; i++) {
-		const struct netdev_stats *n = &ni.netdev_stats;
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:o, s:o}", "name",
+				      ni.name, "kind", ni.kind, "backend", ni.backend, "netdev",
+				      ni.netdev, "mac", ni.mac, "pci", ni.pci, "gsi", (int)ni.gsi,
+				      "link_up", ni.link_up, "model", nic_model_stats(&ni),
+				      "netdev_stats", netdev_stats_json(&ni.netdev_stats));
 
-		json_array_append_new(
-			arr,
-			json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:o, "
-				  "s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
-				  "name", ni.name, "kind", ni.kind, "backend", ni.backend, "netdev",
-				  ni.netdev, "mac", ni.mac, "pci", ni.pci, "gsi", (int)ni.gsi,
-				  "link_up", ni.link_up, "model", nic_model_stats(&ni),
-				  "netdev_stats", "tx_packets", (json_int_t)n->tx_packets,
-				  "tx_bytes", (json_int_t)n->tx_bytes, "tx_dropped",
-				  (json_int_t)n->tx_dropped, "rx_packets",
-				  (json_int_t)n->rx_packets, "rx_bytes", (json_int_t)n->rx_bytes,
-				  "rx_dropped", (json_int_t)n->rx_dropped));
+		if (strcmp(ni.kind, "virtio") == 0) {
+			json_object_set_new(o, "queues", json_integer(ni.queues));
+			json_object_set_new(o, "active_queues", json_integer(ni.active_queues));
+			json_object_set_new(o, "iothreads", json_integer(ni.iothreads));
+			json_object_set_new(o, "irqfd_irqs",
+					    json_integer((json_int_t)ni.irqfd_irqs));
+			json_object_set_new(o, "msi_fallback_irqs",
+					    json_integer((json_int_t)ni.msi_fallback_irqs));
+			json_object_set_new(o, "per_queue", nic_queue_stats(&ni));
+		}
+		json_array_append_new(arr, o);
 	}
 	return arr;
 }

@@ -55,8 +55,11 @@ static const char usage_text[] =
 	"                           an e1000 fed from a pcap file (replayed once when the\n"
 	"                           guest enables RX) and/or recording what it sends\n"
 	"      --nic virtio,tap=NAME|pcap-in=FILE|pcap-out=FILE[,mac=...]\n"
-	"                           a virtio-net (one queue pair, MTU 1500) with the same\n"
-	"                           backends and keys as the e1000\n"
+	"            [,queues=N][,iothreads=K]\n"
+	"                           a virtio-net (MTU 1500) with the same backends and\n"
+	"                           keys as the e1000, N queue pairs (1-16, default 1; a\n"
+	"                           tap then has N queues) served by K I/O threads (1-N,\n"
+	"                           default N; pair i on thread i % K), MSI-X through irqfd\n"
 	"                           Without mac=, the MAC is generated from --name and the\n"
 	"                           NIC's index (locally administered, the same every run).\n"
 	"\n"
@@ -476,6 +479,10 @@ int main(int argc, char **argv)
 			 vm.boot.kind == BOOT_KIND_PVH ? "PVH" : "bzImage", cfg.kernel, mask);
 	}
 	warn_pvm_cpuid(&cfg.cpuid_mask);
+	/* The NICs' datapaths leave the main loop for their I/O threads. */
+	ret = nic_start_all();
+	if (ret < 0)
+		die("cannot start the NICs' I/O threads: %s", strerror(-ret));
 	if (vcpus_start(&vm) < 0)
 		log_err("not every vCPU started");
 	if (evloop_run(vm.loop) < 0)
@@ -483,6 +490,8 @@ int main(int argc, char **argv)
 	/* The loop only ends once a stop was requested. */
 	vm_request_stop(&vm, NFV_EXIT_OK, "stopped");
 	vcpus_join(&vm);
+	/* No vCPU rings a doorbell any more: the datapaths can stop. */
+	nic_stop_all();
 
 	status = vm.exit_status;
 	console_close(&vm);

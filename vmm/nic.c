@@ -1,40 +1,61 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * NICs of the VM: --nic parsing, MACs, model + backend pairs (see nic.h).
+ * NICs of the VM: model + backend pairs, their I/O threads, doorbells and
+ * interrupts (see nic.h; the --nic parsing is in nic_config.c).
  *
- * Threads: nic_create() and nic_free_all() run on the main thread while
- * neither the vCPUs nor the event loop run; nic_count() and nic_get_info()
- * run on the event loop meanwhile and only read the list. A virtio-net's
- * doorbell hook runs on vCPU threads under its transport's mutex (the only
- * writer of its struct nic_doorbell while they run) and its doorbell events
- * on the event loop.
+ * Threads:
+ * - nic_create(), nic_start_all(), nic_stop_all() and nic_free_all() run on
+ *   the main thread, create and free only while neither the vCPUs nor the
+ *   I/O threads run; nic_count() and nic_get_info() run on the main event
+ *   loop meanwhile and only read the list (and atomic counters).
+ * - An e1000 and its backend run on the main event loop. A virtio-net's
+ *   pair i, its netdev (a multiqueue tap's queue i; a pcap backend: one
+ *   netdev on the first I/O thread) and the doorbell events of its two
+ *   queues run on I/O thread i % K; the control queue's doorbell on the
+ *   first one. The model locks itself, so any thread may serve any queue.
+ * - The doorbell hook runs on vCPU threads under the transport's mutex (the
+ *   only writer of a struct nic_doorbell while they run).
+ * - irqfd interrupts: msix_changed (vCPU threads, no PCI core lock held)
+ *   binds, re-routes and unbinds a vector's irqfd under the vector's
+ *   mutex; msix_raise (I/O threads, vCPU threads) writes the eventfd only
+ *   while holding that mutex (trylock) and seeing it bound, else sends
+ *   through pci_dev_notify(), which is always right (the PCI core's table
+ *   is the truth: a masked vector gets its pending bit). Lock order: vector
+ *   mutex -> PCI core lock -> irq routing lock.
  */
 #define LOG_COMPONENT "nic"
 #include "vmm/nic.h"
 #include "common/log.h"
+#include "vmm/iothread.h"
 #include "vmm/irq.h"
 #include "vmm/kvm.h"
 #include "vmm/netdev_pcap.h"
 #include "vmm/netdev_tap.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
-#define NIC_MAX_ITEMS 16  /* kind plus keys in one --nic */
-#define NIC_VNET_QUEUES 3 /* one pair and the control queue */
+/* Queues of a virtio-net with N pairs: 2N plus the control queue. */
+#define NIC_VNET_MAX_QUEUES (2 * VNET_MAX_PAIRS + 1)
+/* MSI-X vectors of its transport: one per queue plus one for config. */
+#define NIC_VNET_MAX_VECTORS (NIC_VNET_MAX_QUEUES + 1)
 
 struct nic;
 
 /*
  * A virtio queue's doorbell through an ioeventfd: KVM completes the guest's
  * 2-byte write at gpa without an exit and signals ev, whose callback (on the
- * event loop) hands the doorbell to the transport. ev exists from creation
- * (events are created before the loop runs); the ioeventfd is registered at
- * DRIVER_OK and removed at reset by the transport's doorbell hook, on a vCPU
- * thread. A signal left over from before a reset only makes the device look
- * at a queue once more (the transport ignores doorbells of disabled queues).
+ * queue's I/O thread) hands the doorbell to the transport. ev exists from
+ * creation (events are created before the loops run); the ioeventfd is
+ * registered at DRIVER_OK and removed at reset by the transport's doorbell
+ * hook, on a vCPU thread. A signal left over from before a reset only makes
+ * the device look at a queue once more (the transport ignores doorbells of
+ * disabled queues).
  */
 struct nic_doorbell {
 	struct nic *nic;
@@ -44,285 +65,48 @@ struct nic_doorbell {
 	bool bound;
 };
 
+/*
+ * An MSI-X vector's irqfd: efd bound to an MSI route (gsi) that carries the
+ * message the guest programmed. Bound only while the vector is enabled,
+ * unmasked and has an address, so that KVM never injects a masked vector;
+ * the route stays (and follows the message) once made.
+ */
+struct nic_vector {
+	pthread_mutex_t lock;
+	int efd;	  /* -1: no irqfd for this vector */
+	unsigned int gsi; /* while routed */
+	uint64_t addr;	  /* the route's message */
+	uint32_t data;
+	bool routed;
+	bool assigned; /* written under lock, read atomically as a hint */
+};
+
 struct nic {
 	const struct nic_config *cfg;
 	char name[16];
-	struct netdev *nd;
-	struct e1000 *e1000; /* kind e1000 */
-	struct vnet *vnet;   /* kind virtio */
-	int slot;	     /* PCI slot, -1 when unknown */
+	/* Backends: nds[0] for an e1000 or a pcap; nds[i] for pair i of a tap. */
+	struct netdev *nds[VNET_MAX_PAIRS];
+	unsigned int nr_nds;
+	struct e1000 *e1000;  /* kind e1000 */
+	struct vnet *vnet;    /* kind virtio */
+	struct pci_dev *pdev; /* kind virtio: its transport's PCI function */
+	int slot;	      /* PCI slot, -1 when unknown */
 	unsigned int gsi;
 	struct kvm_vm *vm;
-	struct virtio_pci_hooks hooks; /* kind virtio */
-	struct nic_doorbell doorbells[NIC_VNET_QUEUES];
+	/* kind virtio: */
+	struct iothread *iothreads[VNET_MAX_PAIRS];
+	unsigned int nr_iothreads;
+	struct virtio_pci_hooks hooks;
+	struct nic_doorbell doorbells[NIC_VNET_MAX_QUEUES];
+	unsigned int nr_doorbells;
+	struct nic_vector vectors[NIC_VNET_MAX_VECTORS];
+	unsigned int nr_vectors;
+	bool irqfd_warned; /* atomic: KVM refused a route or an irqfd once */
+	uint64_t irqfd_irqs, msi_fallback_irqs; /* atomic */
 };
 
 static struct nic *nic_list[NIC_MAX];
 static unsigned int nic_nr;
-
-const char *nic_kind_name(enum nic_kind kind)
-{
-	switch (kind) {
-	case NIC_KIND_E1000: return "e1000";
-	case NIC_KIND_VIRTIO: return "virtio";
-	}
-	return "?";
-}
-
-/* ---- MAC addresses ---- */
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int nic_parse_mac(const char *s, uint8_t mac[6])
-{
-	uint8_t m[6];
-
-	if (strlen(s) != NIC_MAC_STR_LEN - 1)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++) {
-		int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
-
-		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
-			return -EINVAL;
-		m[i] = (uint8_t)(hi << 4 | lo);
-	}
-	memcpy(mac, m, sizeof(m));
-	return 0;
-}
-
-void nic_format_mac(const uint8_t mac[6], char buf[NIC_MAC_STR_LEN])
-{
-	snprintf(buf, NIC_MAC_STR_LEN, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
-		 mac[3], mac[4], mac[5]);
-}
-
-/* FNV-1a, 64 bits: stable across runs, hosts and builds. */
-static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
-void nic_default_mac(const char *vm_name, unsigned int index, uint8_t mac[6])
-{
-	uint8_t idx[4] = { (uint8_t)index, (uint8_t)(index >> 8), (uint8_t)(index >> 16),
-			   (uint8_t)(index >> 24) };
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	h = fnv1a(h, "nfv-vmm nic", 11);
-	h = fnv1a(h, vm_name, strlen(vm_name) + 1); /* with the terminator: "a" + 1 != "a1" */
-	h = fnv1a(h, idx, sizeof(idx));
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)(h >> (8 * i));
-	mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02); /* locally administered, unicast */
-}
-
-/* ---- --nic parsing ---- */
-
-/*
- * Splits buf in place at single commas; ",," stands for one comma in a value.
- * Returns the number of items, or -E2BIG.
- */
-static int nic_split(char *buf, char *items[NIC_MAX_ITEMS])
-{
-	char *r = buf, *w = buf;
-	int n = 0;
-
-	items[n++] = w;
-	while (*r) {
-		if (r[0] == ',' && r[1] == ',') {
-			*w++ = ',';
-			r += 2;
-		} else if (r[0] == ',') {
-			*w++ = '\0';
-			r++;
-			if (n == NIC_MAX_ITEMS)
-				return -E2BIG;
-			items[n++] = w;
-		} else {
-			*w++ = *r++;
-		}
-	}
-	*w = '\0';
-	return n;
-}
-
-static int nic_set_str(char **slot, const char *key, const char *val, char *err, size_t err_len)
-{
-	if (*slot) {
-		snprintf(err, err_len, "%s= given twice", key);
-		return -EINVAL;
-	}
-	if (!*val) {
-		snprintf(err, err_len, "%s= needs a value", key);
-		return -EINVAL;
-	}
-	*slot = strdup(val);
-	if (!*slot) {
-		snprintf(err, err_len, "out of memory");
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int nic_parse_item(char *item, struct nic_config *cfg, char *err, size_t err_len)
-{
-	char *eq = strchr(item, '=');
-	const char *key = item, *val;
-	int ret;
-
-	if (!*item) {
-		snprintf(err, err_len, "an empty item (a stray comma?)");
-		return -EINVAL;
-	}
-	if (!eq) {
-		snprintf(err, err_len,
-			 "'%.64s' is not KEY=VALUE (keys: tap, pcap-in, pcap-out, mac)", item);
-		return -EINVAL;
-	}
-	*eq = '\0';
-	val = eq + 1;
-	if (strcmp(key, "tap") == 0) {
-		ret = nic_set_str(&cfg->tap, key, val, err, err_len);
-		if (ret == 0)
-			ret = netdev_tap_check_name(cfg->tap, err, err_len);
-		return ret;
-	}
-	if (strcmp(key, "pcap-in") == 0)
-		return nic_set_str(&cfg->pcap_in, key, val, err, err_len);
-	if (strcmp(key, "pcap-out") == 0)
-		return nic_set_str(&cfg->pcap_out, key, val, err, err_len);
-	if (strcmp(key, "mac") == 0) {
-		if (cfg->mac_given) {
-			snprintf(err, err_len, "mac= given twice");
-			return -EINVAL;
-		}
-		if (nic_parse_mac(val, cfg->mac) < 0) {
-			snprintf(err, err_len, "mac=%.32s: not a MAC address (XX:XX:XX:XX:XX:XX)",
-				 val);
-			return -EINVAL;
-		}
-		if (cfg->mac[0] & 1) {
-			snprintf(err, err_len,
-				 "mac=%s: a multicast address (the first byte is odd)", val);
-			return -EINVAL;
-		}
-		if (!(cfg->mac[0] | cfg->mac[1] | cfg->mac[2] | cfg->mac[3] | cfg->mac[4] |
-		      cfg->mac[5])) {
-			snprintf(err, err_len, "mac=%s: the all-zero address", val);
-			return -EINVAL;
-		}
-		cfg->mac_given = true;
-		return 0;
-	}
-	snprintf(err, err_len, "unknown key '%.64s' (keys: tap, pcap-in, pcap-out, mac)", key);
-	return -EINVAL;
-}
-
-int nic_config_parse(const char *spec, struct nic_config *cfg, char *err, size_t err_len)
-{
-	char *items[NIC_MAX_ITEMS];
-	char *buf;
-	int n, ret = 0;
-
-	*cfg = (struct nic_config){ .kind = NIC_KIND_E1000 };
-	if (strlen(spec) > NIC_SPEC_MAX) {
-		snprintf(err, err_len, "longer than %d bytes", NIC_SPEC_MAX);
-		return -EINVAL;
-	}
-	buf = strdup(spec);
-	if (!buf) {
-		snprintf(err, err_len, "out of memory");
-		return -ENOMEM;
-	}
-	n = nic_split(buf, items);
-	if (n < 0) {
-		snprintf(err, err_len, "more than %d items", NIC_MAX_ITEMS);
-		ret = -EINVAL;
-		goto out;
-	}
-	if (strcmp(items[0], "e1000") == 0) {
-		cfg->kind = NIC_KIND_E1000;
-	} else if (strcmp(items[0], "virtio") == 0 || strcmp(items[0], "virtio-net") == 0) {
-		cfg->kind = NIC_KIND_VIRTIO;
-	} else {
-		snprintf(err, err_len,
-			 "unknown NIC kind '%.64s' (available: e1000, virtio); the spec "
-			 "starts with the kind: e1000,tap=NAME",
-			 items[0]);
-		ret = -EINVAL;
-		goto out;
-	}
-	for (int i = 1; i < n && ret == 0; i++)
-		ret = nic_parse_item(items[i], cfg, err, err_len);
-	if (ret < 0)
-		goto out;
-	if (!cfg->tap && !cfg->pcap_in && !cfg->pcap_out) {
-		snprintf(err, err_len,
-			 "no backend: give tap=NAME, or pcap-in=FILE and/or pcap-out=FILE");
-		ret = -EINVAL;
-	} else if (cfg->tap && (cfg->pcap_in || cfg->pcap_out)) {
-		snprintf(err, err_len, "two backends (tap= and pcap-%s=): give one",
-			 cfg->pcap_in ? "in" : "out");
-		ret = -EINVAL;
-	}
-out:
-	free(buf);
-	if (ret < 0)
-		nic_config_clear(cfg);
-	return ret;
-}
-
-void nic_config_clear(struct nic_config *cfg)
-{
-	free(cfg->tap);
-	free(cfg->pcap_in);
-	free(cfg->pcap_out);
-	cfg->tap = cfg->pcap_in = cfg->pcap_out = NULL;
-}
-
-int nic_configs_finish(struct nic_config *cfgs, unsigned int n, const char *vm_name, char *err,
-		       size_t err_len)
-{
-	for (unsigned int i = 0; i < n; i++)
-		if (!cfgs[i].mac_given)
-			nic_default_mac(vm_name, i, cfgs[i].mac);
-	for (unsigned int i = 0; i < n; i++) {
-		for (unsigned int j = 0; j < i; j++) {
-			char m[NIC_MAC_STR_LEN];
-
-			if (memcmp(cfgs[i].mac, cfgs[j].mac, 6))
-				continue;
-			nic_format_mac(cfgs[i].mac, m);
-			snprintf(err, err_len, "NICs %u and %u have the same MAC %s", j, i, m);
-			return -EINVAL;
-		}
-		if (cfgs[i].tap) {
-			for (unsigned int j = 0; j < i; j++) {
-				if (cfgs[j].tap && strcmp(cfgs[i].tap, cfgs[j].tap) == 0) {
-					snprintf(err, err_len, "NICs %u and %u use the same tap %s",
-						 j, i, cfgs[i].tap);
-					return -EINVAL;
-				}
-			}
-		}
-	}
-	return 0;
-}
 
 /* ---- NICs ---- */
 
@@ -341,17 +125,114 @@ static void nic_find_dev(struct pci_dev *dev, void *arg)
 		nic->gsi = pci_dev_gsi(dev);
 }
 
-static int nic_open_backend(const struct nic_config *cfg, struct evloop *loop, struct netdev **nd,
-			    char *err, size_t err_len, bool *bad_input)
+/* ---- I/O threads and backends ---- */
+
+/* The loop that serves pair `pair` of a virtio NIC: I/O thread pair % K. */
+static struct evloop *nic_pair_loop(const struct nic *nic, unsigned int pair)
 {
+	return iothread_loop(nic->iothreads[pair % nic->nr_iothreads]);
+}
+
+/* The loop of queue q: its pair's; the control queue (2N) on the first thread. */
+static struct evloop *nic_queue_loop(const struct nic *nic, unsigned int q)
+{
+	return q < 2 * nic->cfg->queues ? nic_pair_loop(nic, q / 2) : nic_pair_loop(nic, 0);
+}
+
+static int nic_iothreads_new(struct nic *nic, char *err, size_t err_len)
+{
+	for (unsigned int i = 0; i < nic->cfg->iothreads; i++) {
+		char name[32];
+
+		/* "virtio.7-io15" at most: within the 15 bytes of a thread name. */
+		snprintf(name, sizeof(name), "%s-io%u", nic->name, i);
+		nic->iothreads[i] = iothread_new(name);
+		if (!nic->iothreads[i]) {
+			snprintf(err, err_len, "%s: cannot create I/O thread %s", nic->name, name);
+			return -ENOMEM;
+		}
+		nic->nr_iothreads++;
+	}
+	return 0;
+}
+
+static void nic_iothreads_stop(struct nic *nic)
+{
+	for (unsigned int i = 0; i < nic->nr_iothreads; i++)
+		iothread_stop(nic->iothreads[i]);
+}
+
+static void nic_iothreads_free(struct nic *nic)
+{
+	for (unsigned int i = 0; i < nic->nr_iothreads; i++) {
+		iothread_free(nic->iothreads[i]);
+		nic->iothreads[i] = NULL;
+	}
+	nic->nr_iothreads = 0;
+}
+
+/*
+ * An e1000's backend on the main loop. A virtio-net's: a tap with one
+ * queue (and netdev) per pair, each on its pair's I/O thread (one queue:
+ * a plain tap, so a tap made without multi_queue still works), or one pcap
+ * netdev on the first I/O thread, shared by every pair (the model steers
+ * received frames by their flow hash; its sends are serialised by the pcap
+ * backend).
+ */
+static int nic_open_backend(struct nic *nic, struct evloop *loop, char *err, size_t err_len,
+			    bool *bad_input)
+{
+	const struct nic_config *cfg = nic->cfg;
+	struct evloop *loops[VNET_MAX_PAIRS];
 	int ret;
 
+	if (cfg->kind == NIC_KIND_VIRTIO) {
+		for (unsigned int i = 0; i < cfg->queues; i++)
+			loops[i] = nic_pair_loop(nic, i);
+		loop = loops[0];
+	}
+	if (cfg->kind == NIC_KIND_VIRTIO && cfg->tap && cfg->queues > 1) {
+		ret = netdev_tap_open_mq(loops, cfg->queues, cfg->tap, nic->nds, err, err_len);
+		if (ret == 0)
+			nic->nr_nds = cfg->queues;
+		return ret;
+	}
 	if (cfg->tap)
-		return netdev_tap_open(loop, cfg->tap, nd, err, err_len);
-	ret = netdev_pcap_open(loop, cfg->pcap_in, cfg->pcap_out, nd, err, err_len);
-	*bad_input = ret < 0 && ret != -ENOMEM;
+		ret = netdev_tap_open(loop, cfg->tap, &nic->nds[0], err, err_len);
+	else
+		ret = netdev_pcap_open(loop, cfg->pcap_in, cfg->pcap_out, &nic->nds[0], err,
+				       err_len);
+	if (ret == 0)
+		nic->nr_nds = 1;
+	*bad_input = ret < 0 && ret != -ENOMEM && !cfg->tap;
 	return ret;
 }
+
+/*
+ * The backend's name for logs and stats: the netdev's, or for a multiqueue
+ * tap the device's ("tap:nfv0" rather than queue 0's "tap:nfv0/q0"; an
+ * interface name has no '/').
+ */
+static void nic_backend_name(const struct nic *nic, char buf[NETDEV_NAME_LEN])
+{
+	char *slash;
+
+	snprintf(buf, NETDEV_NAME_LEN, "%s", nic->nds[0]->name);
+	slash = strrchr(buf, '/');
+	if (nic->nr_nds > 1 && nic->cfg->tap && slash)
+		*slash = '\0';
+}
+
+static void nic_close_backend(struct nic *nic)
+{
+	for (unsigned int i = 0; i < nic->nr_nds; i++) {
+		netdev_close(nic->nds[i]);
+		nic->nds[i] = NULL;
+	}
+	nic->nr_nds = 0;
+}
+
+/* ---- doorbells (ioeventfd) ---- */
 
 static void nic_doorbell_cb(struct ev_event *e, void *opaque)
 {
@@ -368,7 +249,7 @@ static int nic_doorbell_hook(void *opaque, uint16_t queue, uint64_t gpa, bool bo
 	struct nic_doorbell *db;
 	int ret;
 
-	if (queue >= NIC_VNET_QUEUES || !nic->doorbells[queue].ev)
+	if (queue >= nic->nr_doorbells || !nic->doorbells[queue].ev)
 		return -ENOTSUP;
 	db = &nic->doorbells[queue];
 	if (!bound) {
@@ -378,6 +259,10 @@ static int nic_doorbell_hook(void *opaque, uint16_t queue, uint64_t gpa, bool bo
 		db->bound = false;
 		return 0;
 	}
+	if (db->bound) /* offered again without a withdrawal: never two ioeventfds */
+		(void)irq_ioeventfd_del(nic->vm, db->gpa, 2, false, false, 0,
+					evloop_event_fd(db->ev));
+	db->bound = false;
 	ret = irq_ioeventfd_add(nic->vm, gpa, 2, false, false, 0, evloop_event_fd(db->ev));
 	if (ret < 0) {
 		log_warn("%s: queue %u: no ioeventfd at 0x%llx (%s): doorbells as MMIO exits",
@@ -391,27 +276,29 @@ static int nic_doorbell_hook(void *opaque, uint16_t queue, uint64_t gpa, bool bo
 	return 0;
 }
 
-/* Events for the doorbells, made before the event loop runs. */
-static int nic_doorbells_new(struct nic *nic, struct evloop *loop)
+/* Events for the doorbells of the 2N + 1 queues, made before the loops run. */
+static int nic_doorbells_new(struct nic *nic)
 {
-	if (!nic->vm || !loop)
+	unsigned int nq = 2 * nic->cfg->queues + 1;
+
+	if (!nic->vm)
 		return -ENOTSUP;
-	for (uint16_t q = 0; q < NIC_VNET_QUEUES; q++) {
+	for (unsigned int q = 0; q < nq; q++) {
 		struct nic_doorbell *db = &nic->doorbells[q];
 
 		db->nic = nic;
-		db->queue = q;
-		db->ev = evloop_event_new(loop, nic_doorbell_cb, db);
+		db->queue = (uint16_t)q;
+		db->ev = evloop_event_new(nic_queue_loop(nic, q), nic_doorbell_cb, db);
 		if (!db->ev)
 			return -ENOMEM;
+		nic->nr_doorbells = q + 1;
 	}
-	nic->hooks = (struct virtio_pci_hooks){ .opaque = nic, .doorbell = nic_doorbell_hook };
 	return 0;
 }
 
 static void nic_doorbells_free(struct nic *nic)
 {
-	for (uint16_t q = 0; q < NIC_VNET_QUEUES; q++) {
+	for (unsigned int q = 0; q < nic->nr_doorbells; q++) {
 		struct nic_doorbell *db = &nic->doorbells[q];
 
 		if (db->bound)
@@ -421,13 +308,172 @@ static void nic_doorbells_free(struct nic *nic)
 		evloop_event_free(db->ev);
 		db->ev = NULL;
 	}
+	nic->nr_doorbells = 0;
+}
+
+/* ---- MSI-X through irqfd ---- */
+
+static void nic_irqfd_warn(struct nic *nic, unsigned int vector, const char *what, int err)
+{
+	if (__atomic_exchange_n(&nic->irqfd_warned, true, __ATOMIC_RELAXED))
+		return;
+	log_warn("%s: MSI-X vector %u: %s: %s; such vectors go through KVM_SIGNAL_MSI", nic->name,
+		 vector, what, strerror(-err));
+}
+
+static void nic_vector_unbind(struct nic *nic, struct nic_vector *v)
+{
+	if (!v->assigned)
+		return;
+	(void)irq_irqfd_deassign(nic->vm, v->efd, v->gsi);
+	__atomic_store_n(&v->assigned, false, __ATOMIC_RELEASE);
 }
 
 /*
- * The model over nic->nd. virtio: one queue pair, MTU 1500; doorbells
- * through ioeventfds watched by the event loop (MMIO exits to the BAR on a
- * vCPU thread when KVM refuses one), interrupts through the PCI core (MSI-X
- * with KVM_SIGNAL_MSI, or INTx).
+ * Makes vector `vector`'s irqfd match the PCI core's table (vCPU thread).
+ * Unbinding returns only once KVM let go of the eventfd (KVM_IRQFD deassign
+ * flushes its injections), so after the guest's masking write completes,
+ * every interrupt either went out before it or ends up as a pending bit.
+ */
+static void nic_vector_sync(struct nic *nic, unsigned int vector)
+{
+	struct nic_vector *v = &nic->vectors[vector];
+	uint64_t addr = 0;
+	uint32_t data = 0;
+	bool masked = true, on;
+	int ret = 0;
+
+	pthread_mutex_lock(&v->lock);
+	if (v->efd < 0)
+		goto out;
+	on = pci_dev_msix_enabled(nic->pdev) &&
+	     pci_dev_msix_vector(nic->pdev, vector, &addr, &data, &masked) == 0 && !masked &&
+	     addr != 0;
+	if (!on) {
+		nic_vector_unbind(nic, v);
+		goto out;
+	}
+	if (!v->routed) {
+		ret = irq_msi_route_add(nic->vm, addr, data, &v->gsi);
+		if (ret < 0) {
+			nic_irqfd_warn(nic, vector, "no MSI route", ret);
+			goto out;
+		}
+		v->routed = true;
+	} else if (v->addr != addr || v->data != data) {
+		ret = irq_msi_route_update(nic->vm, v->gsi, addr, data);
+		if (ret < 0) {
+			/* The irqfd would deliver the old message: not at all rather. */
+			nic_vector_unbind(nic, v);
+			nic_irqfd_warn(nic, vector, "cannot update its MSI route", ret);
+			goto out;
+		}
+	}
+	v->addr = addr;
+	v->data = data;
+	if (!v->assigned) {
+		ret = irq_irqfd_assign(nic->vm, v->efd, v->gsi, -1);
+		if (ret < 0) {
+			nic_irqfd_warn(nic, vector, "no irqfd", ret);
+			goto out;
+		}
+		__atomic_store_n(&v->assigned, true, __ATOMIC_RELEASE);
+		log_debug("%s: MSI-X vector %u through an irqfd (GSI %u)", nic->name, vector,
+			  v->gsi);
+	}
+out:
+	pthread_mutex_unlock(&v->lock);
+}
+
+/* The transport's msix_changed hook: a vector, or all (UINT32_MAX), changed. */
+static void nic_msix_changed(void *opaque, uint32_t vector)
+{
+	struct nic *nic = opaque;
+
+	if (!nic->pdev) /* not from inside vnet_new(): nothing is routed before the guest runs */
+		return;
+	if (vector == UINT32_MAX) {
+		for (unsigned int i = 0; i < nic->nr_vectors; i++)
+			nic_vector_sync(nic, i);
+	} else if (vector < nic->nr_vectors) {
+		nic_vector_sync(nic, vector);
+	}
+}
+
+/*
+ * The transport's msix_raise hook (datapath threads). The eventfd is
+ * written only with the vector's mutex held and the irqfd bound, so that
+ * msix_changed cannot unbind it in between (a write to an unbound eventfd
+ * would be lost). A busy mutex (the vector is being re-routed) or an
+ * unbound vector takes the PCI core's path instead: never wrong, and the
+ * datapath does not wait for a routing ioctl.
+ */
+static int nic_msix_raise(void *opaque, uint16_t vector)
+{
+	struct nic *nic = opaque;
+
+	if (vector < nic->nr_vectors) {
+		struct nic_vector *v = &nic->vectors[vector];
+
+		if (__atomic_load_n(&v->assigned, __ATOMIC_ACQUIRE) &&
+		    pthread_mutex_trylock(&v->lock) == 0) {
+			uint64_t one = 1;
+			bool sent = v->assigned &&
+				    write(v->efd, &one, sizeof(one)) == (ssize_t)sizeof(one);
+
+			pthread_mutex_unlock(&v->lock);
+			if (sent) {
+				__atomic_add_fetch(&nic->irqfd_irqs, 1, __ATOMIC_RELAXED);
+				return 0;
+			}
+		}
+	}
+	__atomic_add_fetch(&nic->msi_fallback_irqs, 1, __ATOMIC_RELAXED);
+	return pci_dev_notify(nic->pdev, vector);
+}
+
+/* Eventfds for the 2N + 2 vectors; without KVM (or eventfds) none is used. */
+static void nic_vectors_new(struct nic *nic)
+{
+	nic->nr_vectors = 2 * nic->cfg->queues + 2;
+	for (unsigned int i = 0; i < nic->nr_vectors; i++) {
+		struct nic_vector *v = &nic->vectors[i];
+
+		pthread_mutex_init(&v->lock, NULL);
+		v->efd = -1;
+		if (!nic->vm)
+			continue;
+		v->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (v->efd < 0)
+			nic_irqfd_warn(nic, i, "no eventfd", -errno);
+	}
+}
+
+static void nic_vectors_free(struct nic *nic)
+{
+	for (unsigned int i = 0; i < nic->nr_vectors; i++) {
+		struct nic_vector *v = &nic->vectors[i];
+
+		nic_vector_unbind(nic, v);
+		if (v->routed)
+			irq_msi_route_del(nic->vm, v->gsi);
+		v->routed = false;
+		if (v->efd >= 0)
+			close(v->efd);
+		v->efd = -1;
+		pthread_mutex_destroy(&v->lock);
+	}
+	nic->nr_vectors = 0;
+}
+
+/* ---- models ---- */
+
+/*
+ * The model over the backend. virtio: N queue pairs, MTU 1500; pair i on
+ * I/O thread i % K; doorbells through ioeventfds watched by those threads
+ * (MMIO exits to the BAR on a vCPU thread when KVM refuses one);
+ * interrupts through irqfds for MSI-X (the PCI core with KVM_SIGNAL_MSI
+ * when a vector is masked or KVM refuses), or INTx.
  */
 static int nic_new_model(struct nic *nic, struct pci_bus *bus, const struct guest_mem *mem,
 			 struct evloop *loop)
@@ -439,28 +485,51 @@ static int nic_new_model(struct nic *nic, struct pci_bus *bus, const struct gues
 		struct e1000_config ecfg = { .name = nic->name };
 
 		memcpy(ecfg.mac, cfg->mac, sizeof(ecfg.mac));
-		nic->e1000 = e1000_new(bus, mem, nic->nd, loop, &ecfg);
+		nic->e1000 = e1000_new(bus, mem, nic->nds[0], loop, &ecfg);
 		return nic->e1000 ? 0 : -ENODEV;
 	}
 	case NIC_KIND_VIRTIO: {
 		struct vnet_config vcfg = {
 			.name = nic->name,
-			.queue_pairs = 1,
+			.queue_pairs = (uint16_t)cfg->queues,
 			.mtu = 1500,
-			.netdevs = { nic->nd },
-			.nr_netdevs = 1,
+			.nr_netdevs = (uint16_t)nic->nr_nds,
+			.hooks = &nic->hooks,
 		};
 
 		memcpy(vcfg.mac, cfg->mac, sizeof(vcfg.mac));
-		if (nic_doorbells_new(nic, loop) == 0)
-			vcfg.hooks = &nic->hooks;
+		for (unsigned int i = 0; i < nic->nr_nds; i++)
+			vcfg.netdevs[i] = nic->nds[i];
+		for (unsigned int i = 0; i < cfg->queues; i++)
+			vcfg.loops[i] = nic_pair_loop(nic, i);
+		nic->hooks = (struct virtio_pci_hooks){
+			.opaque = nic,
+			.msix_raise = nic_msix_raise,
+			.msix_changed = nic_msix_changed,
+		};
+		if (nic_doorbells_new(nic) == 0)
+			nic->hooks.doorbell = nic_doorbell_hook;
 		else
 			log_warn("%s: no doorbell events: doorbells as MMIO exits", nic->name);
-		nic->vnet = vnet_new(bus, mem, loop, &vcfg);
-		return nic->vnet ? 0 : -ENODEV;
+		nic_vectors_new(nic);
+		nic->vnet = vnet_new(bus, mem, nic_pair_loop(nic, 0), &vcfg);
+		if (!nic->vnet)
+			return -ENODEV;
+		nic->pdev = virtio_pci_pci_dev(vnet_transport(nic->vnet));
+		return 0;
 	}
 	}
 	return -EINVAL;
+}
+
+/* Everything but the model, in reverse order of creation. */
+static void nic_release(struct nic *nic)
+{
+	nic_iothreads_stop(nic);
+	nic_doorbells_free(nic);
+	nic_vectors_free(nic);
+	nic_close_backend(nic);
+	nic_iothreads_free(nic);
 }
 
 int nic_create(const struct nic_config *cfg, unsigned int index, struct kvm_vm *vm,
@@ -468,7 +537,7 @@ int nic_create(const struct nic_config *cfg, unsigned int index, struct kvm_vm *
 	       size_t err_len, bool *bad_input)
 {
 	uint32_t before = 0, after = 0;
-	char mac[NIC_MAC_STR_LEN];
+	char mac[NIC_MAC_STR_LEN], threads[64] = "", backend[NETDEV_NAME_LEN];
 	struct nic *nic;
 	int ret;
 
@@ -487,7 +556,21 @@ int nic_create(const struct nic_config *cfg, unsigned int index, struct kvm_vm *
 	nic->vm = vm;
 	nic->slot = -1;
 	snprintf(nic->name, sizeof(nic->name), "%s.%u", nic_kind_name(cfg->kind), index);
-	ret = nic_open_backend(cfg, loop, &nic->nd, err, err_len, bad_input);
+	if (cfg->kind == NIC_KIND_VIRTIO) {
+		/* nic_config_parse() guarantees these; a hand-made config may not. */
+		if (cfg->queues < 1 || cfg->queues > NIC_MAX_QUEUES || cfg->iothreads < 1 ||
+		    cfg->iothreads > cfg->queues) {
+			snprintf(err, err_len, "%s: queues=%u iothreads=%u: out of range",
+				 nic->name, cfg->queues, cfg->iothreads);
+			*bad_input = true;
+			ret = -EINVAL;
+			goto err_free;
+		}
+		ret = nic_iothreads_new(nic, err, err_len);
+		if (ret < 0)
+			goto err_free;
+	}
+	ret = nic_open_backend(nic, loop, err, err_len, bad_input);
 	if (ret < 0)
 		goto err_free;
 
@@ -496,7 +579,7 @@ int nic_create(const struct nic_config *cfg, unsigned int index, struct kvm_vm *
 		snprintf(err, err_len, "%s: cannot create the %s model (see the log above)",
 			 nic->name, nic_kind_name(cfg->kind));
 		ret = -ENODEV;
-		goto err_nd;
+		goto err_free;
 	}
 	pci_bus_for_each(bus, nic_slots, &after);
 	if (after & ~before) {
@@ -505,29 +588,55 @@ int nic_create(const struct nic_config *cfg, unsigned int index, struct kvm_vm *
 	}
 	nic_list[nic_nr++] = nic;
 	nic_format_mac(cfg->mac, mac);
-	log_info("%s: PCI 00:%02x.0, INTx GSI %u, mac %s (%s), backend %s", nic->name,
+	if (cfg->kind == NIC_KIND_VIRTIO)
+		snprintf(threads, sizeof(threads), ", %u queue pair%s on %u I/O thread%s",
+			 cfg->queues, cfg->queues > 1 ? "s" : "", nic->nr_iothreads,
+			 nic->nr_iothreads > 1 ? "s" : "");
+	nic_backend_name(nic, backend);
+	log_info("%s: PCI 00:%02x.0, INTx GSI %u, mac %s (%s), backend %s%s", nic->name,
 		 nic->slot < 0 ? 0 : nic->slot, nic->gsi, mac,
-		 cfg->mac_given ? "given" : "generated from the VM name and NIC index",
-		 nic->nd->name);
+		 cfg->mac_given ? "given" : "generated from the VM name and NIC index", backend,
+		 threads);
 	return 0;
 
-err_nd:
-	nic_doorbells_free(nic);
-	netdev_close(nic->nd);
 err_free:
+	nic_release(nic);
 	free(nic);
 	return ret;
 }
 
+int nic_start_all(void)
+{
+	for (unsigned int i = 0; i < nic_nr; i++) {
+		struct nic *nic = nic_list[i];
+
+		for (unsigned int t = 0; t < nic->nr_iothreads; t++) {
+			int ret = iothread_start(nic->iothreads[t]);
+
+			if (ret < 0) {
+				nic_stop_all();
+				return ret;
+			}
+		}
+	}
+	return 0;
+}
+
+void nic_stop_all(void)
+{
+	for (unsigned int i = 0; i < nic_nr; i++)
+		nic_iothreads_stop(nic_list[i]);
+}
+
 void nic_free_all(void)
 {
+	nic_stop_all(); /* no datapath may run while the models go */
 	for (unsigned int i = nic_nr; i-- > 0;) {
 		struct nic *nic = nic_list[i];
 
 		e1000_free(nic->e1000);
 		vnet_free(nic->vnet);
-		nic_doorbells_free(nic);
-		netdev_close(nic->nd);
+		nic_release(nic);
 		free(nic);
 		nic_list[i] = NULL;
 	}
@@ -544,31 +653,11 @@ static uint64_t ld(const uint64_t *p)
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
-int nic_get_info(unsigned int index, struct nic_info *info)
+static void nic_netdev_stats(const struct netdev *nd, struct netdev_stats *out)
 {
-	const struct nic *nic;
-	const struct netdev_stats *s;
+	const struct netdev_stats *s = &nd->stats;
 
-	if (index >= nic_nr)
-		return -ENOENT;
-	nic = nic_list[index];
-	memset(info, 0, sizeof(*info));
-	snprintf(info->name, sizeof(info->name), "%s", nic->name);
-	info->kind = nic_kind_name(nic->cfg->kind);
-	info->backend = nic->nd->ops->type;
-	snprintf(info->netdev, sizeof(info->netdev), "%s", nic->nd->name);
-	nic_format_mac(nic->cfg->mac, info->mac);
-	if (nic->slot >= 0)
-		snprintf(info->pci, sizeof(info->pci), "00:%02x.0", (unsigned int)nic->slot);
-	info->gsi = nic->gsi;
-	info->link_up = __atomic_load_n(&nic->nd->link_up, __ATOMIC_RELAXED);
-	info->cfg = nic->cfg;
-	if (nic->e1000)
-		e1000_get_stats(nic->e1000, &info->model);
-	if (nic->vnet)
-		vnet_get_stats(nic->vnet, &info->vnet);
-	s = &nic->nd->stats;
-	info->netdev_stats = (struct netdev_stats){
+	*out = (struct netdev_stats){
 		.tx_packets = ld(&s->tx_packets),
 		.tx_bytes = ld(&s->tx_bytes),
 		.tx_dropped = ld(&s->tx_dropped),
@@ -576,5 +665,52 @@ int nic_get_info(unsigned int index, struct nic_info *info)
 		.rx_bytes = ld(&s->rx_bytes),
 		.rx_dropped = ld(&s->rx_dropped),
 	};
+}
+
+int nic_get_info(unsigned int index, struct nic_info *info)
+{
+	struct nic *nic;
+
+	if (index >= nic_nr)
+		return -ENOENT;
+	nic = nic_list[index];
+	memset(info, 0, sizeof(*info));
+	snprintf(info->name, sizeof(info->name), "%s", nic->name);
+	info->kind = nic_kind_name(nic->cfg->kind);
+	info->backend = nic->nds[0]->ops->type;
+	nic_backend_name(nic, info->netdev);
+	nic_format_mac(nic->cfg->mac, info->mac);
+	if (nic->slot >= 0)
+		snprintf(info->pci, sizeof(info->pci), "00:%02x.0", (unsigned int)nic->slot);
+	info->gsi = nic->gsi;
+	info->link_up = __atomic_load_n(&nic->nds[0]->link_up, __ATOMIC_RELAXED);
+	info->cfg = nic->cfg;
+	if (nic->e1000)
+		e1000_get_stats(nic->e1000, &info->model);
+	info->nr_netdevs = nic->nr_nds;
+	for (unsigned int i = 0; i < nic->nr_nds; i++) {
+		struct netdev_stats *q = &info->queue_netdev[i], *sum = &info->netdev_stats;
+
+		nic_netdev_stats(nic->nds[i], q);
+		sum->tx_packets += q->tx_packets;
+		sum->tx_bytes += q->tx_bytes;
+		sum->tx_dropped += q->tx_dropped;
+		sum->rx_packets += q->rx_packets;
+		sum->rx_bytes += q->rx_bytes;
+		sum->rx_dropped += q->rx_dropped;
+	}
+	if (nic->vnet) {
+		vnet_get_stats(nic->vnet, &info->vnet);
+		info->queues = vnet_max_pairs(nic->vnet);
+		info->active_queues = vnet_active_pairs(nic->vnet);
+		if (info->queues > VNET_MAX_PAIRS)
+			info->queues = VNET_MAX_PAIRS;
+		for (unsigned int p = 0; p < info->queues; p++)
+			if (vnet_get_queue_stats(nic->vnet, (uint16_t)p, &info->queue[p]) < 0)
+				memset(&info->queue[p], 0, sizeof(info->queue[p]));
+		info->iothreads = nic->nr_iothreads;
+		info->irqfd_irqs = ld(&nic->irqfd_irqs);
+		info->msi_fallback_irqs = ld(&nic->msi_fallback_irqs);
+	}
 	return 0;
 }

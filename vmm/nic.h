@@ -6,7 +6,11 @@
  *   --nic e1000,tap=NAME[,mac=XX:XX:XX:XX:XX:XX]
  *   --nic e1000,pcap-in=FILE[,pcap-out=FILE][,mac=...]
  *   --nic e1000,pcap-out=FILE[,mac=...]
- *   --nic virtio,...             the same keys, a virtio-net (one queue pair)
+ *   --nic virtio,...[,queues=N][,iothreads=K]
+ *                                the same keys, a virtio-net with N queue
+ *                                pairs (1..16, default 1) served by K I/O
+ *                                threads (1..N, default N; pair i on thread
+ *                                i % K)
  *
  * A comma inside a value is written twice (",,"), as in QEMU. Without mac=,
  * the MAC is generated from the VM name and the NIC index: locally
@@ -15,6 +19,11 @@
  * The NICs created are kept in one process-wide list (one VM per process):
  * created on the main thread before the vCPUs start, read by the control
  * socket on the event loop (nic_count, nic_get_info), freed after both ended.
+ * A virtio-net's datapath runs on its I/O threads, started by
+ * nic_start_all() and stopped by nic_stop_all() (main thread).
+ *
+ * The parsing (nic_config_*, MACs) lives in nic_config.c, which needs no
+ * KVM: the unit tests link it alone.
  */
 #ifndef NFV_VMM_NIC_H
 #define NFV_VMM_NIC_H
@@ -34,6 +43,7 @@
 #define NIC_MAX 8
 #define NIC_SPEC_MAX 4096
 #define NIC_MAC_STR_LEN 18 /* "xx:xx:xx:xx:xx:xx" and the terminator */
+#define NIC_MAX_QUEUES VNET_MAX_PAIRS /* queues= of a virtio NIC */
 
 enum nic_kind {
 	NIC_KIND_E1000,
@@ -47,13 +57,23 @@ struct nic_config {
 	char *pcap_out; /* file, or NULL */
 	bool mac_given;
 	uint8_t mac[6];
+	/*
+	 * Queue pairs and I/O threads (virtio only): queues 1..NIC_MAX_QUEUES
+	 * (1 without queues=), iothreads 1..queues (queues without
+	 * iothreads=). An e1000 has queues 1 and iothreads 0 (its datapath
+	 * stays on the main event loop).
+	 */
+	unsigned int queues;
+	unsigned int iothreads;
+	bool queues_given, iothreads_given;
 };
 
 /*
  * Parses one --nic argument into cfg (strings allocated; nic_config_clear()
  * frees them). 0, or -EINVAL / -ENOTSUP / -ENAMETOOLONG / -ENOMEM with one
  * line in err: unknown kind or key, a key given twice, an empty value, a bad
- * or multicast MAC, no backend, two backends, a bad tap name.
+ * or multicast MAC, no backend, two backends, a bad tap name, queues= or
+ * iothreads= out of range or on an e1000, iothreads= above queues=.
  */
 int __must_check nic_config_parse(const char *spec, struct nic_config *cfg, char *err,
 				  size_t err_len);
@@ -77,16 +97,28 @@ struct kvm_vm;
 
 /*
  * Creates NIC `index` as cfg says (cfg must outlive it): opens its backend,
- * adds the model to `bus` and appends it to the process's list. `vm` gives a
- * virtio-net its ioeventfd doorbells (NULL: doorbells as MMIO exits). 0, or -errno
- * with one line in err; *bad_input tells a problem with the user's input (a
- * pcap file that cannot be read or created) from one of the host (no tap).
+ * adds the model to `bus` and appends it to the process's list. An e1000
+ * runs on `loop`; a virtio-net gets its I/O threads (created here, started
+ * by nic_start_all()). `vm` gives a virtio-net its ioeventfd doorbells and
+ * irqfd interrupts (NULL: doorbells as MMIO exits, interrupts through the
+ * PCI core). 0, or -errno with one line in err; *bad_input tells a problem
+ * with the user's input (a pcap file that cannot be read or created) from
+ * one of the host (no tap).
  */
 int __must_check nic_create(const struct nic_config *cfg, unsigned int index, struct kvm_vm *vm,
 			    struct pci_bus *bus, const struct guest_mem *mem, struct evloop *loop,
 			    char *err, size_t err_len, bool *bad_input);
 /*
- * Frees every NIC (models first, then their backends). Call after
+ * Starts the I/O threads of every NIC: call once everything is set up,
+ * before the vCPUs start. 0, or -errno (logged; the threads that started
+ * are stopped again).
+ */
+int __must_check nic_start_all(void);
+/* Stops and joins every I/O thread; call after the vCPUs ended. Idempotent. */
+void nic_stop_all(void);
+/*
+ * Frees every NIC (models first, then their backends and I/O threads),
+ * stopping the threads first if nic_stop_all() was not called. Call after
  * pci_bus_free(): the virtio transport is freed after its bus.
  */
 void nic_free_all(void);
@@ -104,7 +136,17 @@ struct nic_info {
 	const struct nic_config *cfg;
 	struct e1000_stats model; /* kind e1000 */
 	struct vnet_stats vnet;	  /* kind virtio */
-	struct netdev_stats netdev_stats;
+	struct netdev_stats netdev_stats; /* summed over the NIC's netdevs */
+	/* kind virtio: */
+	unsigned int queues;	    /* queue pairs of the device */
+	unsigned int active_queues; /* pairs the driver uses now */
+	unsigned int iothreads;
+	uint64_t irqfd_irqs;	    /* MSI-X interrupts sent through an irqfd */
+	uint64_t msi_fallback_irqs; /* ... through the PCI core (KVM_SIGNAL_MSI, pending bit) */
+	struct vnet_queue_stats queue[VNET_MAX_PAIRS];
+	/* netdevs: 1 (one backend for every pair) or queues (one per pair) */
+	unsigned int nr_netdevs;
+	struct netdev_stats queue_netdev[VNET_MAX_PAIRS];
 };
 unsigned int nic_count(void);
 /* 0, or -ENOENT when there is no NIC `index`. */

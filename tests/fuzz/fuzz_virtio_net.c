@@ -5,19 +5,23 @@
  *
  * Guest RAM is two regions with a hole between them, each its own
  * exact-size heap block, so ASan catches any access outside them. A header
- * byte picks the queue pairs, the backend (with or without a vnet header)
- * and whether MSI-X is on; the rest is a sequence of operations played as a
- * misbehaving driver and backend would: common-config writes and reads
+ * byte picks the queue pairs, the backend (with or without a vnet header),
+ * its layout (one netdev for the device, or one per pair like a multiqueue
+ * tap) and whether MSI-X is on; the rest is a sequence of operations played
+ * as a misbehaving driver and backend would: common-config writes and reads
  * (feature windows, status transitions including reset, queue select, size,
  * enable, addresses, MSI-X vectors), device-config reads, doorbells, raw
  * writes to guest RAM, descriptor chains made available on a queue (TX
- * frames, RX buffers, control commands), frames delivered through the peer's
- * receive(), netdev_rx_resume(), link changes and bounded event-loop runs.
+ * frames, RX buffers, control commands), frames delivered through a
+ * netdev's receive(), netdev_rx_resume(), link changes and bounded
+ * event-loop runs.
  *
  * What is checked: no crash, no sanitizer report, no hang, every frame sent
  * to the backend has a sane length (an Ethernet header at least, at most
- * NETDEV_MAX_FRAME) and is readable to its last byte, and receive() returns
- * the frame's length, 0 or a -errno.
+ * NETDEV_MAX_FRAME) and is readable to its last byte, receive() returns
+ * the frame's length, 0 or a -errno, the first queue of a multiqueue
+ * backend is never detached and, while the driver runs, exactly the queues
+ * of the active pairs are attached; the per-pair counters add up.
  *
  * Single-threaded; the device and the RAM belong to one input.
  */
@@ -92,6 +96,13 @@ static const struct {
 
 static const uint8_t fz_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 
+/* A fake netdev's state (nd->priv). */
+struct fz_nd {
+	struct fz *z;
+	uint16_t idx;
+	bool enabled; /* set_queue_enabled(); a tap queue starts attached */
+};
+
 struct fz_q {
 	uint16_t avail_idx; /* the driver's next avail->idx */
 	uint16_t next_desc;
@@ -105,7 +116,8 @@ struct fz {
 	struct vm_irq irq;
 	struct pci_bus *bus;
 	struct pci_dev *pdev;
-	struct netdev *nd;
+	struct netdev *nds[FZ_MAX_PAIRS];
+	uint16_t nr_nds;
 	struct evloop *loop;
 	struct vnet *vn;
 	uint16_t pairs, nq;
@@ -115,6 +127,9 @@ struct fz {
 	unsigned int msix_cap;
 	struct fz_q q[FZ_MAX_Q];
 	uint64_t sent;
+	/* A driver that keeps adding: while the device sends, re-offer heads of this queue. */
+	uint16_t refill_q;
+	unsigned int refill_n;
 };
 
 /* ---- byte helpers ---- */
@@ -148,7 +163,7 @@ static volatile unsigned int fz_sink;
 
 static int fz_send(struct netdev *nd, const struct iovec *iov, int iovcnt)
 {
-	struct fz *z = *(struct fz **)nd->priv;
+	struct fz *z = ((struct fz_nd *)nd->priv)->z;
 	size_t len = 0;
 	unsigned int sum = 0;
 
@@ -166,6 +181,14 @@ static int fz_send(struct netdev *nd, const struct iovec *iov, int iovcnt)
 	CHECK(len >= 14 + nd->vnet_hdr_len && len <= FZ_MAX_FRAME);
 	fz_sink = sum;
 	z->sent++;
+	if (z->refill_n) {
+		/* The next avail slot still holds the head written FZ_QSZ chains ago: offer it. */
+		uint8_t *avail = ram(z, FZ_RING(z->refill_q) + 0x400, 0x400);
+
+		CHECK(avail);
+		z->refill_n--;
+		put16(avail + 2, ++z->q[z->refill_q].avail_idx);
+	}
 	/* Now and then the backend is full or refuses. */
 	if (z->sent % 61 == 0)
 		return -EAGAIN;
@@ -181,10 +204,21 @@ static int fz_set_vnet_hdr(struct netdev *nd, size_t hdr_len, unsigned int offlo
 	return hdr_len == 0 || hdr_len == 12 ? 0 : -ENOTSUP;
 }
 
+static int fz_set_queue_enabled(struct netdev *nd, bool enable)
+{
+	struct fz_nd *n = nd->priv;
+
+	/* Pair 0 is always in use: its queue never leaves. */
+	CHECK(enable || n->idx != 0);
+	n->enabled = enable;
+	return 0;
+}
+
 static const struct netdev_ops fz_nd_ops = {
 	.type = "fuzz",
 	.send = fz_send,
 	.set_rx = fz_set_rx,
+	.set_queue_enabled = fz_set_queue_enabled,
 };
 
 static const struct netdev_ops fz_nd_vnet_ops = {
@@ -192,6 +226,7 @@ static const struct netdev_ops fz_nd_vnet_ops = {
 	.send = fz_send,
 	.set_rx = fz_set_rx,
 	.set_vnet_hdr = fz_set_vnet_hdr,
+	.set_queue_enabled = fz_set_queue_enabled,
 };
 
 static void fz_find_dev(struct pci_dev *dev, void *arg)
@@ -421,7 +456,9 @@ static uint64_t buf_gpa(uint8_t sel, uint16_t v, uint32_t len)
 /*
  * A chain made available on queue q: up to 8 descriptors (readable ones
  * first, filled from input: a frame or a control command; then writable
- * ones), maybe through an indirect table, then avail->idx moves.
+ * ones), maybe through an indirect table, then avail->idx moves. Flag 0x08:
+ * from now on the driver re-offers a head of q for each frame sent, 256 to
+ * 704 times, so that one doorbell finds more than a TX burst (256 chains).
  */
 static bool op_chain(struct fz *z)
 {
@@ -497,6 +534,10 @@ static bool op_chain(struct fz *z)
 	put16(avail + 4 + 2u * (z->q[q].avail_idx % size), head);
 	z->q[q].avail_idx++;
 	put16(avail + 2, z->q[q].avail_idx);
+	if (flags & 0x08) {
+		z->refill_q = q;
+		z->refill_n = 256u + 64u * (flags & 7);
+	}
 	if (flags & 0x10)
 		doorbell(z, q);
 	return true;
@@ -534,6 +575,7 @@ static size_t build_frame(struct fz *z, uint8_t *f, uint16_t want, uint8_t flags
 static bool op_deliver(struct fz *z)
 {
 	static uint8_t f[FZ_MAX_RX];
+	struct netdev *nd;
 	struct iovec iov[8];
 	uint16_t want;
 	uint8_t flags;
@@ -552,9 +594,11 @@ static bool op_deliver(struct fz *z)
 			iov[n] = (struct iovec){ .iov_base = f + n * step,
 						 .iov_len = n == 7 ? len - 7 * step : step };
 	}
-	if (!z->nd->peer.receive)
+	/* From one of the netdevs (one per pair or one in all); seeds: the first. */
+	nd = z->nds[(want >> 11) % z->nr_nds];
+	if (!nd->peer.receive)
 		return true;
-	r = z->nd->peer.receive(z->nd->peer.opaque, iov, n);
+	r = nd->peer.receive(nd->peer.opaque, iov, n);
 	CHECK(r == 0 || (r > 0 && (size_t)r == len) || (r < 0 && r >= -4095));
 	return true;
 }
@@ -566,8 +610,8 @@ static bool op_misc(struct fz *z)
 	if (!in_take8(&z->in, &sel))
 		return false;
 	switch (sel % 4) {
-	case 0: netdev_rx_resume(z->nd); break;
-	case 1: netdev_set_link(z->nd, sel & 0x10); break;
+	case 0: netdev_rx_resume(z->nds[(sel >> 5) % z->nr_nds]); break;
+	case 1: netdev_set_link(z->nds[(sel >> 5) % z->nr_nds], sel & 0x10); break;
 	case 2:
 		/* MSI-X on or off. */
 		if (z->msix_cap)
@@ -609,18 +653,27 @@ static void fz_setup(struct fz *z, uint8_t hdr)
 	CHECK(z->bus);
 	z->loop = evloop_new();
 	CHECK(z->loop);
-	z->nd = netdev_alloc(hdr & 0x10 ? &fz_nd_vnet_ops : &fz_nd_ops, "fuzz",
-			     hdr & 0x20 ? z->loop : NULL, sizeof(struct fz *));
-	CHECK(z->nd);
-	*(struct fz **)z->nd->priv = z;
-	z->nd->link_up = !(hdr & 0x80);
 	z->pairs = (uint16_t)(hdr % FZ_MAX_PAIRS + 1);
 	z->nq = (uint16_t)(2 * z->pairs + 1);
+	/* Bit 0 with more than one pair: one netdev per pair, each with its loop. */
+	z->nr_nds = z->pairs > 1 && (hdr & 0x01) ? z->pairs : 1;
+	for (uint16_t i = 0; i < z->nr_nds; i++) {
+		struct fz_nd *n;
+
+		z->nds[i] = netdev_alloc(hdr & 0x10 ? &fz_nd_vnet_ops : &fz_nd_ops, "fuzz",
+					 hdr & 0x20 ? z->loop : NULL, sizeof(struct fz_nd));
+		CHECK(z->nds[i]);
+		n = z->nds[i]->priv;
+		*n = (struct fz_nd){ .z = z, .idx = i, .enabled = true };
+		z->nds[i]->link_up = !(hdr & 0x80);
+		cfg.netdevs[i] = z->nds[i];
+		if (z->nr_nds > 1 && !(hdr & 0x08))
+			cfg.loops[i] = z->loop;
+	}
 	memcpy(cfg.mac, fz_mac, 6);
 	cfg.queue_pairs = z->pairs;
-	cfg.netdevs[0] = z->nd;
-	cfg.nr_netdevs = 1;
-	z->vn = vnet_new(z->bus, &z->gm, hdr & 0x08 ? NULL : z->loop, &cfg);
+	cfg.nr_netdevs = z->nr_nds;
+	z->vn = vnet_new(z->bus, &z->gm, hdr & 0x08 || z->nr_nds > 1 ? NULL : z->loop, &cfg);
 	CHECK(z->vn);
 	pci_bus_for_each(z->bus, fz_find_dev, z);
 	CHECK(z->pdev);
@@ -655,12 +708,30 @@ static void fz_setup(struct fz *z, uint8_t hdr)
 static void fz_teardown(struct fz *z)
 {
 	struct vnet_stats st;
+	struct vnet_queue_stats qs;
+	uint64_t tx = 0, rx = 0;
 
 	vnet_get_stats(z->vn, &st);
 	CHECK(st.tx_frames <= z->sent);
+	/* The per-queue counters add up to the totals. */
+	CHECK(vnet_max_pairs(z->vn) == z->pairs);
+	CHECK(vnet_active_pairs(z->vn) >= 1 && vnet_active_pairs(z->vn) <= z->pairs);
+	for (uint16_t i = 0; i < z->pairs; i++) {
+		CHECK(vnet_get_queue_stats(z->vn, i, &qs) == 0);
+		tx += qs.tx_frames;
+		rx += qs.rx_frames;
+	}
+	CHECK(vnet_get_queue_stats(z->vn, z->pairs, &qs) == -ENOENT);
+	CHECK(tx == st.tx_frames && rx == st.rx_frames);
+	/* A running device: the host steers over the active pairs' queues only. */
+	if (z->nr_nds > 1 && ((uint8_t)cc_rd(z, CC_STATUS, 1) & 0x04))
+		for (uint16_t i = 0; i < z->nr_nds; i++)
+			CHECK(((struct fz_nd *)z->nds[i]->priv)->enabled ==
+			      (i < vnet_active_pairs(z->vn)));
 	pci_bus_free(z->bus);
 	vnet_free(z->vn);
-	netdev_close(z->nd);
+	for (uint16_t i = 0; i < z->nr_nds; i++)
+		netdev_close(z->nds[i]);
 	evloop_free(z->loop);
 	iobus_destroy(&z->pio);
 	iobus_destroy(&z->mmio);

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# Helpers for the nfv-vmm NIC tests (test_vmm_e1000*.sh), on top of lib.sh:
+# Helpers for the nfv-vmm NIC tests (test_vmm_e1000*.sh, test_vmm_virtio*.sh),
+# on top of lib.sh:
 #
 #   vmm_start NAME NS ARGS...   nfguest in nfv-vmm (--name NAME unless ARGS
 #                               give another), in the background, in network
@@ -15,6 +16,14 @@
 #   nfgen ARGS...               tests/integration/nfgen_pcap.py
 #   qemu_start NAME NS APPEND QEMU-ARGS...  nfguest in QEMU (KVM), in the
 #                               background; console in NAME.log, PID in $qpid
+#   badnic SPEC REGEX [NS]      nfv-vmm --nic SPEC must end with status 2 and
+#                               one line matching REGEX
+#   api_sample SECS OUT SOCK PID [OUT SOCK PID]...  poll each control socket's
+#                               "stats" until its PID is gone (at most SECS);
+#                               one JSON result per line in OUT
+#   ping_over_tap KIND NS TAP NET MAC [QUEUES [VMM-ARGS...]]  see below
+#   expect_nfguest_queues LOG NAME NQ FIELD  nfguest's last stats lines show
+#                               FIELD > 0 on every queue 0 .. NQ-1 of nic 0
 #
 # QEMU's isa-debug-exit turns guest status S into (S << 1) | 1; nfv-vmm
 # exits with S itself.
@@ -113,24 +122,102 @@ qemu_start()
 	track_pid "$qpid"
 }
 
-# ping_over_tap KIND NS TAP NET MAC: nfguest nf=ping on --nic KIND,tap=TAP
-# answers `ping -c 3` from namespace NS, with interrupts and with polling.
-# The tap holds NET.1/30 in NS, nfguest NET.2; the NIC gets MAC.
+# badnic SPEC REGEX [NS]: nfv-vmm with --nic SPEC (in namespace NS, if
+# given) ends with status 2 after one line matching the extended REGEX.
+badnic()
+{
+	local spec=$1 re=$2 ns=${3:--} out st
+
+	_ns_prefix "$ns"
+	out=$("${nsp[@]}" timeout --kill-after=5 20 "$NFV_VMM" --kernel "$NFV_NFGUEST" \
+		--console none --nic "$spec" 2>&1 </dev/null)
+	st=$?
+	if [ "$st" -eq 2 ] && grep -q -E -- "$re" <<<"$out" && [ "$(wc -l <<<"$out")" -eq 1 ]; then
+		ok "badnic: '$spec' -> status 2: $out"
+	else
+		check_fail "badnic: '$spec' -> status $st, output: $out"
+	fi
+}
+
+# api_sample SECS OUT SOCK PID [OUT SOCK PID]...: ask each control socket
+# SOCK for "stats" every 50 ms while its PID runs and append each answer's
+# result, one JSON object a line, to its OUT; returns once every PID is gone
+# or after SECS.
+api_sample()
+{
+	local secs=$1
+
+	shift
+	timeout --kill-after=5 $((secs + 10)) python3 - "$secs" "$@" <<'PY'
+import json, os, socket, sys, time
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+def stats(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    try:
+        s.connect(path)
+        s.sendall(b'{"cmd":"stats"}\n')
+        r = json.loads(s.makefile("rb").readline())
+        return r["result"] if r.get("ok") else None
+    except (OSError, ValueError, KeyError):
+        return None
+    finally:
+        s.close()
+
+end = time.monotonic() + float(sys.argv[1])
+a = sys.argv[2:]
+vms = [(open(a[i], "a"), a[i + 1], int(a[i + 2])) for i in range(0, len(a) - 2, 3)]
+while time.monotonic() < end:
+    running = [v for v in vms if alive(v[2])]
+    if not running:
+        break
+    for f, path, _ in running:
+        r = stats(path)
+        if r is not None:
+            f.write(json.dumps(r) + "\n")
+            f.flush()
+    time.sleep(0.05)
+PY
+}
+
+# ping_over_tap KIND NS TAP NET MAC [QUEUES [VMM-ARGS...]]: nfguest nf=ping
+# on --nic KIND,tap=TAP answers `ping -c 3` from namespace NS, with
+# interrupts and with polling. The tap holds NET.1/30 in NS, nfguest NET.2;
+# the NIC gets MAC. With QUEUES, the NIC and nfguest get queues=QUEUES,
+# nfguest must report that many pairs and the runs are named
+# ping_qQUEUES_irqN (else ping_irqN); VMM-ARGS (e.g. --cpus 2) go to nfv-vmm.
 ping_over_tap()
 {
-	local kind=$1 ns=$2 tap=$3 net=$4 mac=$5 irq re
+	local kind=$1 ns=$2 tap=$3 net=$4 mac=$5 nq=${6:-} irq re spec cmdline
 
+	shift 5
+	[ $# -eq 0 ] || shift
 	for irq in 1 0; do
 		name=ping_irq$irq
+		spec="$kind,tap=$tap,mac=$mac"
+		cmdline="nf=ping ip=$net.2/30 irq=$irq stats=0"
+		if [ -n "$nq" ]; then
+			name=ping_q${nq}_irq$irq
+			spec="$kind,tap=$tap,queues=$nq,mac=$mac"
+			cmdline+=" queues=$nq"
+		fi
 		failures_before=$failures
-		vmm_start $name "$ns" --nic "$kind,tap=$tap,mac=$mac" \
-			--cmdline "nf=ping ip=$net.2/30 irq=$irq stats=0"
+		vmm_start $name "$ns" "$@" --nic "$spec" --cmdline "$cmdline"
 		if wait_for_pattern "$TEST_TMPDIR/$name.log" '^nfguest: ready nics=1$' 60; then
 			ok "$name: nfguest ready with one NIC"
 			re="^nfguest: nic=0 kind=$kind pci=00:[0-9a-f]{2}\\.0 mac=$mac "
-			re+="queues=1 .*irq=$irq link=up\$"
-			expect_line "$TEST_TMPDIR/$name.log" "$re" "$name: $kind with the given MAC, link up"
-			expect_line "$TEST_TMPDIR/$name.err" "tap $tap: attached to the existing tap" \
+			re+="queues=${nq:-1} .*irq=$irq link=up\$"
+			expect_line "$TEST_TMPDIR/$name.log" "$re" \
+				"$name: $kind with the given MAC, ${nq:-1} queue pair(s), link up"
+			expect_line "$TEST_TMPDIR/$name.err" "tap $tap: attached to the existing (multiqueue )?tap" \
 				"$name: nfv-vmm attached to the namespace's tap"
 			if ip netns exec "$ns" ping -c 3 -W 5 "$net.2" >"$TEST_TMPDIR/$name.ping" 2>&1; then
 				ok "$name: 3 echo replies ($(grep -o 'rtt.*' "$TEST_TMPDIR/$name.ping"))"
@@ -143,5 +230,22 @@ ping_over_tap()
 		fi
 		kill_pid "$vpid" 5
 		[ "$failures" -eq "$failures_before" ] || show_vmm $name
+	done
+}
+
+# expect_nfguest_queues LOG NAME NQ FIELD: in nfguest's console LOG, the
+# last stats line of each queue 0 .. NQ-1 of nic 0 has FIELD > 0.
+expect_nfguest_queues()
+{
+	local log=$1 name=$2 nq=$3 field=$4 q v
+
+	for ((q = 0; q < nq; q++)); do
+		v=$(grep -a -E "^nfguest stats nic=0 q=$q " "$log" | tail -n 1 |
+			grep -o -E " $field=[0-9]+" | cut -d= -f2)
+		if [ "${v:-0}" -gt 0 ]; then
+			ok "$name: nfguest's queue $q: $field=$v"
+		else
+			check_fail "$name: nfguest's queue $q: $field=${v:-(no stats line)}"
+		fi
 	done
 }

@@ -33,20 +33,8 @@ if ! "$NFV_VMM" --help | grep -q -- '--nic e1000,pcap-out'; then
 fi
 
 # --- bad --nic virtio arguments: status 2, one line naming the problem.
-badnic()
-{
-	local spec=$1 re=$2 out st
-
-	out=$("$NFV_VMM" --kernel "$NFV_NFGUEST" --console none --nic "$spec" 2>&1 </dev/null)
-	st=$?
-	if [ "$st" -eq 2 ] && grep -q -E -- "$re" <<<"$out" && [ "$(wc -l <<<"$out")" -eq 1 ]; then
-		ok "badnic: '$spec' -> status 2: $out"
-	else
-		check_fail "badnic: '$spec' -> status $st, output: $out"
-	fi
-}
 badnic "virtio" "no backend"
-badnic "virtio,tap=x,queues=4" "unknown key 'queues'"
+badnic "virtio,tap=x,rings=4" "unknown key 'rings'"
 badnic "virtio,tap=x,pcap-out=/dev/null" "two backends"
 badnic "virtio,tap=x,mac=01:02:03:04:05:06" "multicast"
 badnic "virtio,pcap-in=$TEST_TMPDIR/missing.pcap" "No such file"
@@ -73,30 +61,7 @@ name=gen
 failures_before=$failures
 vmm_start $name - --log-level debug --api "$sock" --nic "virtio,pcap-out=$out" \
 	--cmdline "nf=gen count=$count stats=0"
-timeout 150 python3 - "$sock" "$vpid" "$samples" <<'PY'
-import json, os, socket, sys, time
-path, pid, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-with open(out, "w") as f:
-    while True:
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            break
-        try:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.settimeout(5)
-            s.connect(path)
-            s.sendall(b'{"cmd":"stats"}\n')
-            line = s.makefile("rb").readline()
-            s.close()
-            r = json.loads(line)
-            if r.get("ok"):
-                f.write(json.dumps(r["result"]) + "\n")
-                f.flush()
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.05)
-PY
+api_sample 140 "$samples" "$sock" "$vpid"
 wait_pid "$vpid" 30
 status=$?
 [ "$status" -eq 0 ] && ok "gen: exit status 0" || check_fail "gen: exit status $status"

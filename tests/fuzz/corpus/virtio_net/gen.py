@@ -18,10 +18,10 @@ def bring_up(sel=0, lo=0x7FFFFFFF, hi=0xFFFFFFFF):
     return bytes([OP_BRING_UP, sel]) + struct.pack('<II', lo, hi)
 
 
-def chain(q, segs, doorbell=True):
+def chain(q, segs, doorbell=True, extra=0):
     """segs: (length, readable contents or None for a writable buffer), readable first."""
     nread = sum(1 for _, data in segs if data is not None)
-    out = bytes([OP_CHAIN, q, nread << 4 | (len(segs) - 1), 0x10 if doorbell else 0])
+    out = bytes([OP_CHAIN, q, nread << 4 | (len(segs) - 1), (0x10 if doorbell else 0) | extra])
     for length, data in segs:
         out += bytes([length - 1])
         if data is not None:
@@ -72,3 +72,9 @@ write('mq', bytes([0x23]) + bring_up() + ctrl(6, 4, 0, struct.pack('<H', 3)) + r
 write('reset', bytes([0x20]) + bring_up() + rx_bufs(0, 2) + tx(1, frame(60)) +
       bytes([OP_STATUS, 0xA0]) + deliver(frame(64)) + bring_up(0x40) + tx(1, frame(60)) +
       bytes([OP_DOORBELL, 0x81, OP_MISC, 0x11, OP_MISC, 0x01]) + loop)
+# One doorbell that finds more than a TX burst: the driver re-offers a head
+# for every frame sent (chain flag 0x08, 256 + 64 * 7 times), so the device
+# spends its budget and re-kicks itself through the event loop.
+f60 = bytes(12) + frame(60)
+write('rekick', bytes([0x20]) + bring_up() + chain(1, [(len(f60), f60)], extra=0x08 | 0x07) +
+      loop)

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * --nic parsing (vmm/nic_config.c): the queues= and iothreads= keys of a
+ * virtio NIC, their defaults and every error, plus the keys around them.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "vmm/nic.h"
+
+static char err[1024];
+
+/* Parses spec, expecting success; the caller clears cfg. */
+static void parse_ok(const char *spec, struct nic_config *cfg)
+{
+	err[0] = '\0';
+	if (nic_config_parse(spec, cfg, err, sizeof(err)) != 0)
+		fail_msg("'%s' refused: %s", spec, err);
+}
+
+/* Parses spec, expecting -EINVAL with one line of err containing `want`. */
+static void parse_bad(const char *spec, const char *want)
+{
+	struct nic_config cfg;
+	int ret;
+
+	err[0] = '\0';
+	ret = nic_config_parse(spec, &cfg, err, sizeof(err));
+	if (ret != -EINVAL)
+		fail_msg("'%s': returned %d, expected -EINVAL (err '%s')", spec, ret, err);
+	if (!strstr(err, want))
+		fail_msg("'%s': error '%s' does not say '%s'", spec, err, want);
+	assert_null(strchr(err, '\n'));
+	/* A failed parse leaves nothing allocated. */
+	assert_null(cfg.tap);
+	assert_null(cfg.pcap_in);
+	assert_null(cfg.pcap_out);
+}
+
+static void test_defaults(void **state)
+{
+	struct nic_config cfg;
+
+	(void)state;
+	parse_ok("virtio,tap=t0", &cfg);
+	assert_int_equal(cfg.kind, NIC_KIND_VIRTIO);
+	assert_int_equal(cfg.queues, 1);
+	assert_int_equal(cfg.iothreads, 1);
+	assert_false(cfg.queues_given);
+	assert_false(cfg.iothreads_given);
+	nic_config_clear(&cfg);
+
+	/* iothreads defaults to queues: one thread per pair. */
+	parse_ok("virtio,pcap-out=out.pcap,queues=4", &cfg);
+	assert_int_equal(cfg.queues, 4);
+	assert_int_equal(cfg.iothreads, 4);
+	assert_true(cfg.queues_given);
+	assert_false(cfg.iothreads_given);
+	nic_config_clear(&cfg);
+
+	/* An e1000 has one queue and no I/O thread of its own. */
+	parse_ok("e1000,tap=t0", &cfg);
+	assert_int_equal(cfg.kind, NIC_KIND_E1000);
+	assert_int_equal(cfg.queues, 1);
+	assert_int_equal(cfg.iothreads, 0);
+	nic_config_clear(&cfg);
+}
+
+static void test_accepted(void **state)
+{
+	static const struct {
+		const char *spec;
+		unsigned int queues, iothreads;
+	} cases[] = {
+		{ "virtio,tap=t0,queues=1", 1, 1 },
+		{ "virtio,tap=t0,queues=2", 2, 2 },
+		{ "virtio,tap=t0,queues=16", 16, 16 },
+		{ "virtio,tap=t0,queues=0x8", 8, 8 },
+		{ "virtio,tap=t0,queues=4,iothreads=1", 4, 1 },
+		{ "virtio,tap=t0,queues=4,iothreads=2", 4, 2 },
+		{ "virtio,tap=t0,queues=4,iothreads=4", 4, 4 },
+		{ "virtio,tap=t0,queues=16,iothreads=16", 16, 16 },
+		{ "virtio,tap=t0,iothreads=1", 1, 1 },
+		/* Either order: the check against queues= comes at the end. */
+		{ "virtio,iothreads=3,queues=8,tap=t0", 8, 3 },
+		{ "virtio-net,pcap-in=in.pcap,pcap-out=out.pcap,queues=3,iothreads=2", 3, 2 },
+		{ "virtio,queues=2,mac=52:54:00:12:34:56,pcap-out=o.pcap", 2, 2 },
+	};
+	struct nic_config cfg;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		parse_ok(cases[i].spec, &cfg);
+		if (cfg.queues != cases[i].queues || cfg.iothreads != cases[i].iothreads)
+			fail_msg("'%s': queues %u iothreads %u, expected %u and %u", cases[i].spec,
+				 cfg.queues, cfg.iothreads, cases[i].queues, cases[i].iothreads);
+		assert_int_equal(cfg.kind, NIC_KIND_VIRTIO);
+		nic_config_clear(&cfg);
+	}
+	/* The other keys still work beside them. */
+	parse_ok("virtio,tap=t0,queues=2,mac=52:54:00:12:34:56", &cfg);
+	assert_string_equal(cfg.tap, "t0");
+	assert_true(cfg.mac_given);
+	assert_int_equal(cfg.mac[5], 0x56);
+	nic_config_clear(&cfg);
+}
+
+static void test_queues_errors(void **state)
+{
+	(void)state;
+	parse_bad("virtio,tap=t0,queues=0", "queues=0: must be a whole number from 1 to 16");
+	parse_bad("virtio,tap=t0,queues=17", "queues=17: must be a whole number from 1 to 16");
+	parse_bad("virtio,tap=t0,queues=99999999999999999999", "queues=");
+	parse_bad("virtio,tap=t0,queues=four", "queues=four: must be a whole number");
+	parse_bad("virtio,tap=t0,queues=4x", "queues=4x: must be a whole number");
+	parse_bad("virtio,tap=t0,queues=-1", "queues=-1: must be a whole number");
+	parse_bad("virtio,tap=t0,queues=", "queues=: must be a whole number");
+	parse_bad("virtio,tap=t0,queues=2,queues=2", "queues= given twice");
+	parse_bad("e1000,tap=t0,queues=2", "queues= is for virtio NICs");
+	parse_bad("e1000,tap=t0,queues=1", "queues= is for virtio NICs");
+}
+
+static void test_iothreads_errors(void **state)
+{
+	(void)state;
+	parse_bad("virtio,tap=t0,queues=4,iothreads=0",
+		  "iothreads=0: must be a whole number from 1 to 16");
+	parse_bad("virtio,tap=t0,queues=4,iothreads=17",
+		  "iothreads=17: must be a whole number from 1 to 16");
+	parse_bad("virtio,tap=t0,queues=4,iothreads=two", "iothreads=two: must be a whole number");
+	parse_bad("virtio,tap=t0,queues=4,iothreads=5", "iothreads=5 is more than queues=4");
+	parse_bad("virtio,tap=t0,iothreads=5,queues=4", "iothreads=5 is more than queues=4");
+	/* Without queues= there is one pair: one thread at most. */
+	parse_bad("virtio,tap=t0,iothreads=2", "iothreads=2 is more than queues=1");
+	parse_bad("virtio,tap=t0,queues=4,iothreads=2,iothreads=2", "iothreads= given twice");
+	parse_bad("e1000,tap=t0,iothreads=1", "iothreads= is for virtio NICs");
+}
+
+static void test_other_errors(void **state)
+{
+	(void)state;
+	parse_bad("virtio,tap=t0,queue=2",
+		  "unknown key 'queue' (keys: tap, pcap-in, pcap-out, mac, queues, iothreads)");
+	parse_bad("virtio,tap=t0,queues",
+		  "'queues' is not KEY=VALUE (keys: tap, pcap-in, pcap-out, mac, queues, "
+		  "iothreads)");
+	/* The backend checks still come first when the keys parse. */
+	parse_bad("virtio,queues=2", "no backend");
+	parse_bad("virtio,tap=t0,pcap-out=o.pcap,queues=2", "two backends");
+	parse_bad("virtio,tap=t0,queues=2,mac=01:02:03:04:05:06", "multicast");
+}
+
+static void test_finish(void **state)
+{
+	struct nic_config cfgs[2];
+
+	(void)state;
+	parse_ok("virtio,tap=t0,queues=4,iothreads=2", &cfgs[0]);
+	parse_ok("e1000,tap=t1", &cfgs[1]);
+	assert_int_equal(nic_configs_finish(cfgs, 2, "vm", err, sizeof(err)), 0);
+	assert_int_equal(cfgs[0].queues, 4);
+	assert_int_equal(cfgs[0].iothreads, 2);
+	assert_int_equal(cfgs[0].mac[0] & 3, 2); /* generated: local, unicast */
+	nic_config_clear(&cfgs[0]);
+	nic_config_clear(&cfgs[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_accepted),
+		cmocka_unit_test(test_queues_errors),
+		cmocka_unit_test(test_iothreads_errors),
+		cmocka_unit_test(test_other_errors),
+		cmocka_unit_test(test_finish),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
