@@ -383,37 +383,6 @@ static void session_teardown(struct netdev *nd)
 	r->session = false;
 }
 
-/* NET_SET_MTU, with the ack REPLY_ACK asks for (the session layer has no call for it). */
-static int set_mtu(struct vu_conn *c, unsigned int mtu)
-{
-	bool ack = vu_conn_has_protocol(c, VU_PROTOCOL_F_REPLY_ACK);
-	struct vu_msg m, rep;
-	char why[200];
-	int ret;
-
-	vu_msg_u64(&m, VU_NET_SET_MTU, mtu, ack);
-	ret = vu_msg_send(c->sock, &m, c->timeout_ms);
-	if (ret < 0) {
-		snprintf(c->err, sizeof(c->err), "sending NET_SET_MTU: %s", strerror(-ret));
-		return ret;
-	}
-	if (!ack)
-		return 0;
-	ret = vu_msg_recv(c->sock, &rep, true, 0, c->timeout_ms, why, sizeof(why));
-	if (ret == 0)
-		ret = vu_reply_check(&rep, VU_NET_SET_MTU, why, sizeof(why));
-	if (ret < 0) {
-		snprintf(c->err, sizeof(c->err), "NET_SET_MTU: %s", why);
-		return ret;
-	}
-	if (rep.payload.u64 != 0) {
-		snprintf(c->err, sizeof(c->err), "NET_SET_MTU: the backend refused an MTU of %u",
-			 mtu);
-		return -EPROTO;
-	}
-	return 0;
-}
-
 static void ring_cfg(struct vu_relay *r, unsigned int q, struct vu_vring_cfg *cfg)
 {
 	struct dring *d = q == Q_RX ? &r->rx : &r->tx;
@@ -456,7 +425,7 @@ static int session_start(struct netdev *nd, int fd, char *why, size_t why_len)
 	if (ret < 0)
 		goto conn_err;
 	if ((features & BIT64(F_NET_MTU)) && vu_conn_has_protocol(&c, VU_PROTOCOL_F_NET_MTU)) {
-		ret = set_mtu(&c, r->mtu);
+		ret = vu_conn_set_mtu(&c, r->mtu);
 		if (ret < 0)
 			goto conn_err;
 	}

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #define BIT64(n) (1ull << (n))
+#define VIRTIO_NET_F_MTU_BIT 3 /* VIRTIO 1.2, 5.1.3 */
 
 void vu_conn_init(struct vu_conn *c, int sock, int timeout_ms)
 {
@@ -138,8 +139,7 @@ int vu_conn_set_features(struct vu_conn *c, uint64_t features)
 		features |= BIT64(VU_F_PROTOCOL_FEATURES);
 	lack = features & ~c->backend_features;
 	if (lack) {
-		snprintf(c->err, sizeof(c->err),
-			 "the backend lacks features 0x%llx asked for",
+		snprintf(c->err, sizeof(c->err), "the backend lacks features 0x%llx asked for",
 			 (unsigned long long)lack);
 		return -ENOTSUP;
 	}
@@ -187,8 +187,8 @@ int vu_conn_set_mem_table(struct vu_conn *c, const struct guest_mem *gm)
 }
 
 /* The frontend's address of a ring of `len` bytes at gpa, checked inside RAM. */
-static int ring_hva(struct vu_conn *c, const struct guest_mem *gm, const char *what,
-		    uint64_t gpa, uint64_t len, uint64_t *hva)
+static int ring_hva(struct vu_conn *c, const struct guest_mem *gm, const char *what, uint64_t gpa,
+		    uint64_t len, uint64_t *hva)
 {
 	void *p = gm_translate(gm, gpa, len);
 
@@ -240,6 +240,29 @@ int vu_conn_vring_start(struct vu_conn *c, const struct guest_mem *gm, uint32_t 
 		ret = request(c, &m);
 	}
 	return ret;
+}
+
+int vu_conn_set_mtu(struct vu_conn *c, unsigned int mtu)
+{
+	struct vu_msg m;
+
+	if (!vu_conn_has_protocol(c, VU_PROTOCOL_F_NET_MTU) ||
+	    !(c->features & BIT64(VIRTIO_NET_F_MTU_BIT))) {
+		snprintf(c->err, sizeof(c->err), "NET_SET_MTU: not agreed with the backend");
+		return -ENOTSUP;
+	}
+	vu_msg_u64(&m, VU_NET_SET_MTU, mtu, false);
+	return request(c, &m);
+}
+
+int vu_conn_vring_enable(struct vu_conn *c, uint32_t index, bool enable)
+{
+	struct vu_msg m;
+
+	if (!(c->features & BIT64(VU_F_PROTOCOL_FEATURES)))
+		return 0;
+	vu_msg_state(&m, VU_SET_VRING_ENABLE, index, enable, false);
+	return request(c, &m);
 }
 
 int vu_conn_vring_stop(struct vu_conn *c, uint32_t index, uint16_t *base)

@@ -81,6 +81,17 @@ struct vu_vring_cfg {
 /* Starts ring `index` as above. -EFAULT when a ring is not inside RAM. */
 int __must_check vu_conn_vring_start(struct vu_conn *c, const struct guest_mem *gm,
 				     uint32_t index, const struct vu_vring_cfg *cfg);
+/*
+ * NET_SET_MTU (only when NET_MTU was agreed and MTU is in the features:
+ * -ENOTSUP otherwise, nothing sent).
+ */
+int __must_check vu_conn_set_mtu(struct vu_conn *c, unsigned int mtu);
+/*
+ * SET_VRING_ENABLE: ring `index` joins (true) or leaves the rings the
+ * backend serves. Only with PROTOCOL_FEATURES (without, rings run once
+ * kicked: 0, nothing sent).
+ */
+int __must_check vu_conn_vring_enable(struct vu_conn *c, uint32_t index, bool enable);
 /* Stops ring `index`; *base receives the backend's next avail index. */
 int __must_check vu_conn_vring_stop(struct vu_conn *c, uint32_t index, uint16_t *base);
 
