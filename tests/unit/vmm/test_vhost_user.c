@@ -25,108 +25,11 @@
 #include "common/log.h"
 #include "vmm/vhost_user.h"
 
+#include "../support/vu_fake_backend.h"
+
 #define B(n) (1ull << (n))
-#define MAXREC 64
-
-enum misbehave {
-	FINE,
-	WRONG_REQUEST, /* answers GET_FEATURES as if it were GET_PROTOCOL_FEATURES */
-	WRONG_SIZE,    /* a 4-byte GET_FEATURES reply */
-	NACK_MEM,      /* refuses SET_MEM_TABLE (ack 1) */
-	CLOSE_AFTER,   /* closes after `after` requests */
-	SILENT,	       /* never answers GET_FEATURES */
-	ZERO_QUEUES,   /* GET_QUEUE_NUM 0 */
-	WRONG_BASE,    /* GET_VRING_BASE for another ring */
-};
-
-struct rec {
-	uint32_t request, flags;
-	uint64_t u64;
-	struct vu_vring_state state;
-	struct vu_vring_addr addr;
-	struct vu_mem_table mem;
-	unsigned int nfds;
-	struct stat fd_st[VU_MAX_FDS];
-};
-
-struct be {
-	int sock;
-	uint64_t features, protocol;
-	enum misbehave bad;
-	unsigned int after;
-	struct rec rec[MAXREC];
-	unsigned int nrec;
-	uint64_t agreed_protocol;
-	pthread_t thr;
-};
-
-static void reply(struct be *b, uint32_t req, uint32_t size, uint64_t v)
-{
-	struct vu_msg r;
-
-	vu_msg_u64(&r, req, v, false);
-	r.flags = VU_VERSION | VU_FLAG_REPLY;
-	r.size = size;
-	assert_int_equal(vu_msg_send(b->sock, &r, 1000), 0);
-}
-
-static void *be_main(void *arg)
-{
-	struct be *b = arg;
-	struct vu_msg m;
-	char err[128];
-
-	while (b->nrec < MAXREC) {
-		struct rec *rc;
-		uint64_t v = 0;
-
-		if (vu_msg_recv(b->sock, &m, false, VU_MAX_FDS, 3000, err, sizeof(err)) < 0)
-			break;
-		rc = &b->rec[b->nrec++];
-		rc->request = m.request;
-		rc->flags = m.flags;
-		rc->u64 = m.payload.u64;
-		rc->state = m.payload.state;
-		rc->addr = m.payload.addr;
-		rc->mem = m.payload.mem;
-		rc->nfds = m.nfds;
-		for (unsigned int i = 0; i < m.nfds; i++)
-			fstat(m.fds[i], &rc->fd_st[i]);
-		vu_msg_close_fds(&m);
-		if (b->bad == CLOSE_AFTER && b->nrec >= b->after)
-			break;
-		switch (m.request) {
-		case VU_GET_FEATURES:
-			if (b->bad == SILENT)
-				continue;
-			if (b->bad == WRONG_REQUEST)
-				reply(b, VU_GET_PROTOCOL_FEATURES, 8, b->features);
-			else
-				reply(b, VU_GET_FEATURES, b->bad == WRONG_SIZE ? 4 : 8, b->features);
-			continue;
-		case VU_GET_PROTOCOL_FEATURES: reply(b, m.request, 8, b->protocol); continue;
-		case VU_SET_PROTOCOL_FEATURES: b->agreed_protocol = m.payload.u64; break;
-		case VU_GET_QUEUE_NUM: reply(b, m.request, 8, b->bad == ZERO_QUEUES ? 0 : 8); continue;
-		case VU_GET_VRING_BASE: {
-			struct vu_msg r;
-
-			vu_msg_state(&r, VU_GET_VRING_BASE,
-				     m.payload.state.index + (b->bad == WRONG_BASE), 77, false);
-			r.flags = VU_VERSION | VU_FLAG_REPLY;
-			assert_int_equal(vu_msg_send(b->sock, &r, 1000), 0);
-			continue;
-		}
-		case VU_SET_MEM_TABLE: v = b->bad == NACK_MEM; break;
-		}
-		if (m.flags & VU_FLAG_NEED_REPLY)
-			reply(b, m.request, 8, v);
-	}
-	close(b->sock);
-	return NULL;
-}
-
 struct fx {
-	struct be be;
+	struct fb be;
 	struct vu_conn c;
 	int fe;
 	struct guest_mem gm;
@@ -136,7 +39,7 @@ struct fx {
 
 #define RAM (1u << 20)
 
-static struct fx *fx_new(uint64_t features, uint64_t protocol, enum misbehave bad)
+static struct fx *fx_new(uint64_t features, uint64_t protocol, enum fb_misbehave bad)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	int s[2];
@@ -145,8 +48,7 @@ static struct fx *fx_new(uint64_t features, uint64_t protocol, enum misbehave ba
 	log_set_level(LOG_LVL_ERR);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
 	f->fe = s[0];
-	f->be = (struct be){ .sock = s[1], .features = features, .protocol = protocol, .bad = bad };
-	assert_int_equal(pthread_create(&f->be.thr, NULL, be_main, &f->be), 0);
+	fb_start(&f->be, s[1], features, protocol, bad);
 	vu_conn_init(&f->c, f->fe, 300);
 	f->memfd = memfd_create("ram", MFD_CLOEXEC);
 	assert_true(f->memfd >= 0);
@@ -170,7 +72,7 @@ static void fx_free(struct fx *f)
 }
 
 /* Stops the backend and returns its record. */
-static struct be *fx_done(struct fx *f)
+static struct fb *fx_done(struct fx *f)
 {
 	shutdown(f->fe, SHUT_WR);
 	pthread_join(f->be.thr, NULL);
@@ -191,8 +93,8 @@ static void fx_free_done(struct fx *f)
 
 static void test_handshake_full(void **state)
 {
-	struct fx *f = fx_new(FEAT_FULL, PROTO_FULL, FINE);
-	struct be *b;
+	struct fx *f = fx_new(FEAT_FULL, PROTO_FULL, FB_FINE);
+	struct fb *b;
 
 	(void)state;
 	assert_int_equal(vu_conn_handshake(&f->c, B(VU_PROTOCOL_F_MQ) | B(VU_PROTOCOL_F_REPLY_ACK) |
@@ -224,11 +126,11 @@ static void test_handshake_full(void **state)
 /* A backend without protocol features: no protocol requests, no acks asked. */
 static void test_handshake_plain(void **state)
 {
-	struct fx *f = fx_new(B(32) | B(15), 0, FINE);
+	struct fx *f = fx_new(B(32) | B(15), 0, FB_FINE);
 	struct vu_vring_cfg rc = { .num = 256, .desc_gpa = 0x10000, .avail_gpa = 0x11000,
 				   .used_gpa = 0x12000, .kick_fd = -1, .call_fd = -1 };
 	uint16_t base = 0;
-	struct be *b;
+	struct fb *b;
 
 	(void)state;
 	assert_int_equal(vu_conn_handshake(&f->c, PROTO_FULL), 0);
@@ -258,14 +160,14 @@ static void test_handshake_plain(void **state)
 
 static void test_mem_table_and_rings(void **state)
 {
-	struct fx *f = fx_new(FEAT_FULL, PROTO_FULL, FINE);
+	struct fx *f = fx_new(FEAT_FULL, PROTO_FULL, FB_FINE);
 	int kick = eventfd(0, EFD_CLOEXEC), call = eventfd(0, EFD_CLOEXEC);
 	struct vu_vring_cfg rc = { .num = 256, .base = 5, .desc_gpa = 0x10000,
 				   .avail_gpa = (1ull << 32) + 0x1000, .used_gpa = 0x20000,
 				   .kick_fd = kick, .call_fd = call };
 	struct stat mst, kst;
 	uint16_t base = 0;
-	struct be *b;
+	struct fb *b;
 
 	(void)state;
 	assert_int_equal(vu_conn_handshake(&f->c, PROTO_FULL), 0);
@@ -320,7 +222,7 @@ static void test_mem_table_and_rings(void **state)
 	fx_free_done(f);
 }
 
-static void expect_fail(enum misbehave bad, unsigned int after, int want, const char *why)
+static void expect_fail(enum fb_misbehave bad, unsigned int after, int want, const char *why)
 {
 	struct fx *f = fx_new(FEAT_FULL, PROTO_FULL, bad);
 	uint16_t base;
@@ -343,14 +245,14 @@ static void expect_fail(enum misbehave bad, unsigned int after, int want, const 
 static void test_hostile(void **state)
 {
 	(void)state;
-	expect_fail(WRONG_REQUEST, 0, -EPROTO, "while waiting for GET_FEATURES");
-	expect_fail(WRONG_SIZE, 0, -EPROTO, "4 bytes");
-	expect_fail(NACK_MEM, 0, -EPROTO, "SET_MEM_TABLE: the backend refused");
-	expect_fail(CLOSE_AFTER, 1, -ECONNRESET, "closed");
-	expect_fail(CLOSE_AFTER, 5, -ECONNRESET, "closed"); /* during SET_OWNER's ack */
-	expect_fail(SILENT, 0, -ETIMEDOUT, "within");
-	expect_fail(ZERO_QUEUES, 0, -EPROTO, "queue count");
-	expect_fail(WRONG_BASE, 0, -EPROTO, "GET_VRING_BASE");
+	expect_fail(FB_WRONG_REQUEST, 0, -EPROTO, "while waiting for GET_FEATURES");
+	expect_fail(FB_WRONG_SIZE, 0, -EPROTO, "4 bytes");
+	expect_fail(FB_NACK_MEM, 0, -EPROTO, "SET_MEM_TABLE: the backend refused");
+	expect_fail(FB_CLOSE_AFTER, 1, -ECONNRESET, "closed");
+	expect_fail(FB_CLOSE_AFTER, 5, -ECONNRESET, "closed"); /* during SET_OWNER's ack */
+	expect_fail(FB_SILENT, 0, -ETIMEDOUT, "within");
+	expect_fail(FB_ZERO_QUEUES, 0, -EPROTO, "queue count");
+	expect_fail(FB_WRONG_BASE, 0, -EPROTO, "GET_VRING_BASE");
 }
 
 int main(void)
