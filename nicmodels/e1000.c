@@ -2111,6 +2111,7 @@ struct e1000 *e1000_new(struct pci_bus *bus, const struct guest_mem *mem, struct
 		.revision = E1000_REVISION,
 		.class_code = E1000_CLASS,
 		.intx = true,
+		.slot = cfg ? cfg->pci_slot : 0,
 	};
 	const struct netdev_peer peer = {
 		.receive = e1000_receive,

@@ -36,13 +36,14 @@ struct e1000_config {
 	 */
 	uint64_t (*clock_ns)(void *opaque);
 	void *clock_opaque;
+	unsigned int pci_slot; /* 0: the next free slot */
 };
 
 /*
- * Creates the device on `bus` (next free slot), attached to `nd` (which it
- * does not own). `loop` runs the moderation timer; NULL disables interrupt
- * moderation (every cause is raised at once). Returns NULL with a logged
- * reason on failure.
+ * Creates the device on `bus` (in cfg->pci_slot, or the next free slot),
+ * attached to `nd` (which it does not own). `loop` runs the moderation
+ * timer; NULL disables interrupt moderation (every cause is raised at
+ * once). Returns NULL with a logged reason on failure.
  */
 struct e1000 *e1000_new(struct pci_bus *bus, const struct guest_mem *mem, struct netdev *nd,
 			struct evloop *loop, const struct e1000_config *cfg);

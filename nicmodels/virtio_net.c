@@ -1272,6 +1272,8 @@ struct vnet *vnet_new(struct pci_bus *bus, const struct guest_mem *mem, struct e
 		    BIT64(VIRTIO_NET_F_CTRL_RX) | BIT64(VIRTIO_NET_F_CTRL_VLAN) |
 		    BIT64(VIRTIO_NET_F_MQ) | BIT64(VIRTIO_F_RING_EVENT_IDX) |
 		    BIT64(VIRTIO_F_RING_INDIRECT_DESC);
+	if (cfg->no_event_idx)
+		vn->offer &= ~BIT64(VIRTIO_F_RING_EVENT_IDX);
 	if (vn->backend_vnet)
 		vn->offer |= BIT64(VIRTIO_NET_F_CSUM) | BIT64(VIRTIO_NET_F_GUEST_CSUM) |
 			     BIT64(VIRTIO_NET_F_HOST_TSO4) | BIT64(VIRTIO_NET_F_HOST_TSO6) |
@@ -1290,6 +1292,8 @@ struct vnet *vnet_new(struct pci_bus *bus, const struct guest_mem *mem, struct e
 	vcfg.num_queues = (uint16_t)(2 * pairs + 1);
 	vcfg.opaque = vn;
 	vcfg.hooks = cfg->hooks;
+	vcfg.no_msix = cfg->no_msix;
+	vcfg.slot = cfg->pci_slot;
 	vn->vp = virtio_pci_new(bus, mem, &vcfg);
 	if (!vn->vp)
 		goto err_free;

@@ -57,6 +57,11 @@ struct vnet_config {
 	 */
 	struct evloop *loops[VNET_MAX_PAIRS];
 	const struct virtio_pci_hooks *hooks; /* transport hooks (ioeventfd, irqfd); NULL: none */
+	/* No MSI-X capability: INTx and the ISR only (QEMU's vectors=0). */
+	bool no_msix;
+	/* VIRTIO_F_RING_EVENT_IDX not offered: the rings' flags suppress notifications. */
+	bool no_event_idx;
+	unsigned int pci_slot; /* 0: the next free slot */
 };
 
 /*

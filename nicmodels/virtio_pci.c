@@ -28,6 +28,7 @@
 /* BAR 0 (64-bit, slots 0 and 1) layout. */
 #define VP_BAR 0
 #define VP_BAR_SIZE 0x8000u
+#define VP_BAR_SIZE_NO_MSIX 0x4000u /* up to the MSI-X table */
 #define VP_COMMON_OFF 0x0000u
 #define VP_COMMON_LEN 0x40u
 #define VP_ISR_OFF 0x1000u
@@ -99,7 +100,7 @@ struct virtio_pci {
 	uint16_t nq;
 	uint16_t qmax;
 	uint32_t config_size;
-	unsigned int nvec;
+	unsigned int nvec; /* MSI-X vectors; 0 without the capability */
 	uint32_t dfselect, gfselect;
 	uint64_t offered;
 	uint64_t driver_features; /* atomic */
@@ -697,7 +698,7 @@ struct virtio_pci *virtio_pci_new(struct pci_bus *bus, const struct guest_mem *g
 	vp->nq = cfg->num_queues;
 	vp->qmax = cfg->queue_max_size;
 	vp->config_size = cfg->config_size;
-	vp->nvec = vp->nq + 1u;
+	vp->nvec = cfg->no_msix ? 0 : vp->nq + 1u;
 	vp->offered = cfg->ops->get_features(cfg->opaque) | 1ull << VIRTIO_F_VERSION_1;
 	vp->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(1000, 5);
 	for (uint16_t i = 0; i < vp->nq; i++) {
@@ -716,16 +717,18 @@ struct virtio_pci *virtio_pci_new(struct pci_bus *bus, const struct guest_mem *g
 	info.revision = 1;
 	info.class_code = cfg->class_code;
 	info.intx = true;
+	info.slot = cfg->slot;
 	vp->pdev = pci_dev_new(bus, &info, &vp_pci_ops, vp);
 	if (!vp->pdev)
 		goto err_lock;
 	pthread_mutex_lock(&vp->lock);
 	vp_reset(vp);
 	pthread_mutex_unlock(&vp->lock);
-	ret = pci_dev_add_bar(vp->pdev, VP_BAR, PCI_BAR_MEM64, VP_BAR_SIZE, vp_bar, vp);
+	ret = pci_dev_add_bar(vp->pdev, VP_BAR, PCI_BAR_MEM64,
+			      vp->nvec ? VP_BAR_SIZE : VP_BAR_SIZE_NO_MSIX, vp_bar, vp);
 	if (ret == 0)
 		ret = vp_add_caps(vp);
-	if (ret == 0) {
+	if (ret == 0 && vp->nvec) {
 		ret = pci_dev_add_msix(vp->pdev, vp->nvec, VP_BAR, VP_MSIX_TABLE_OFF,
 				       VP_MSIX_PBA_OFF);
 		ret = ret < 0 ? ret : 0;

@@ -15,7 +15,11 @@
  *   0x4000 MSI-X table (one vector per queue plus one for config), served
  *   0x6000 MSI-X PBA    by the PCI core
  * and one vendor capability per region (common, notify, ISR, device).
- * Without MSI-X the transport raises INTx and sets the ISR bits.
+ * While the driver has MSI-X off the transport raises INTx and sets the ISR
+ * bits. A transport made with no_msix (QEMU's vectors=0) has no MSI-X
+ * capability at all and a 16 KiB BAR that ends before the table: the
+ * driver has only INTx and the ISR, and every vector it asks for reads
+ * back VIRTIO_MSI_NO_VECTOR.
  *
  * Threads and locks:
  * - BAR accesses come from vCPU threads; the transport serialises its
@@ -155,11 +159,15 @@ struct virtio_pci_config {
 	const struct virtio_pci_ops *ops;
 	void *opaque;
 	const struct virtio_pci_hooks *hooks; /* NULL: none */
+	/* No MSI-X capability: INTx and the ISR only. */
+	bool no_msix;
+	/* The PCI slot, 0: the next free one (as struct pci_dev_info). */
+	unsigned int slot;
 };
 
 /*
- * Adds the device to `bus` (BAR, capabilities, MSI-X) over guest memory
- * `gm`. NULL on failure (logged). The PCI device cannot be removed from
+ * Adds the device to `bus` (BAR, capabilities, MSI-X unless cfg->no_msix)
+ * over guest memory `gm`. NULL on failure (logged). The PCI device cannot be removed from
  * the bus: free the transport after the bus.
  */
 struct virtio_pci *virtio_pci_new(struct pci_bus *bus, const struct guest_mem *gm,

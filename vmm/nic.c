@@ -125,6 +125,47 @@ static void nic_find_dev(struct pci_dev *dev, void *arg)
 		nic->gsi = pci_dev_gsi(dev);
 }
 
+/*
+ * The slot the NIC's model asks the PCI core for: its addr=, refused with
+ * one line naming the slot's owner when taken; without addr=, 0 (the
+ * core's next free slot) unless other NICs ask for slots with addr=, then
+ * the lowest free slot none of them asks for, so that a NIC placed first
+ * does not take the slot of one given later.
+ */
+static int nic_pick_slot(const struct nic_config *cfg, const char *name, struct pci_bus *bus,
+			 unsigned int *slot, char *err, size_t err_len)
+{
+	uint32_t taken = 0;
+	struct pci_dev *owner;
+
+	*slot = 0;
+	if (cfg->pci_slot >= PCI_MAX_SLOTS) { /* a hand-made config */
+		snprintf(err, err_len, "%s: addr=%u: out of range (slots 1 to %d)", name,
+			 cfg->pci_slot, PCI_MAX_SLOTS - 1);
+		return -EINVAL;
+	}
+	if (cfg->pci_slot) {
+		owner = pci_bus_slot_dev(bus, cfg->pci_slot);
+		if (owner) {
+			snprintf(err, err_len, "%s: addr=%u: PCI slot %u is taken by %s", name,
+				 cfg->pci_slot, cfg->pci_slot, pci_dev_name(owner));
+			return -EBUSY;
+		}
+		*slot = cfg->pci_slot;
+		return 0;
+	}
+	if (!cfg->others_slots)
+		return 0;
+	pci_bus_for_each(bus, nic_slots, &taken);
+	taken |= cfg->others_slots | 1u; /* slot 0: the host bridge's */
+	if (taken == UINT32_MAX) {
+		snprintf(err, err_len, "%s: no PCI slot left that no addr= asks for", name);
+		return -ENOSPC;
+	}
+	*slot = (unsigned int)__builtin_ctz(~taken);
+	return 0;
+}
+
 /* ---- I/O threads and backends ---- */
 
 /* The loop that serves pair `pair` of a virtio NIC: I/O thread pair % K. */
@@ -476,13 +517,13 @@ static void nic_vectors_free(struct nic *nic)
  * when a vector is masked or KVM refuses), or INTx.
  */
 static int nic_new_model(struct nic *nic, struct pci_bus *bus, const struct guest_mem *mem,
-			 struct evloop *loop)
+			 struct evloop *loop, unsigned int slot)
 {
 	const struct nic_config *cfg = nic->cfg;
 
 	switch (cfg->kind) {
 	case NIC_KIND_E1000: {
-		struct e1000_config ecfg = { .name = nic->name };
+		struct e1000_config ecfg = { .name = nic->name, .pci_slot = slot };
 
 		memcpy(ecfg.mac, cfg->mac, sizeof(ecfg.mac));
 		nic->e1000 = e1000_new(bus, mem, nic->nds[0], loop, &ecfg);
@@ -495,6 +536,9 @@ static int nic_new_model(struct nic *nic, struct pci_bus *bus, const struct gues
 			.mtu = 1500,
 			.nr_netdevs = (uint16_t)nic->nr_nds,
 			.hooks = &nic->hooks,
+			.no_msix = cfg->no_msix,
+			.no_event_idx = cfg->no_event_idx,
+			.pci_slot = slot,
 		};
 
 		memcpy(vcfg.mac, cfg->mac, sizeof(vcfg.mac));
@@ -502,16 +546,16 @@ static int nic_new_model(struct nic *nic, struct pci_bus *bus, const struct gues
 			vcfg.netdevs[i] = nic->nds[i];
 		for (unsigned int i = 0; i < cfg->queues; i++)
 			vcfg.loops[i] = nic_pair_loop(nic, i);
-		nic->hooks = (struct virtio_pci_hooks){
-			.opaque = nic,
-			.msix_raise = nic_msix_raise,
-			.msix_changed = nic_msix_changed,
-		};
+		nic->hooks = (struct virtio_pci_hooks){ .opaque = nic };
+		if (!cfg->no_msix) { /* without MSI-X, no vector to bind an irqfd to */
+			nic->hooks.msix_raise = nic_msix_raise;
+			nic->hooks.msix_changed = nic_msix_changed;
+			nic_vectors_new(nic);
+		}
 		if (nic_doorbells_new(nic) == 0)
 			nic->hooks.doorbell = nic_doorbell_hook;
 		else
 			log_warn("%s: no doorbell events: doorbells as MMIO exits", nic->name);
-		nic_vectors_new(nic);
 		nic->vnet = vnet_new(bus, mem, nic_pair_loop(nic, 0), &vcfg);
 		if (!nic->vnet)
 			return -ENODEV;
@@ -537,7 +581,8 @@ int nic_create(const struct nic_config *cfg, unsigned int index, struct kvm_vm *
 	       size_t err_len, bool *bad_input)
 {
 	uint32_t before = 0, after = 0;
-	char mac[NIC_MAC_STR_LEN], threads[64] = "", backend[NETDEV_NAME_LEN];
+	char mac[NIC_MAC_STR_LEN], threads[128] = "", backend[NETDEV_NAME_LEN];
+	unsigned int slot;
 	struct nic *nic;
 	int ret;
 
@@ -566,6 +611,14 @@ int nic_create(const struct nic_config *cfg, unsigned int index, struct kvm_vm *
 			ret = -EINVAL;
 			goto err_free;
 		}
+	}
+	/* Before the backend: a slot refused must not leave a tap behind. */
+	ret = nic_pick_slot(cfg, nic->name, bus, &slot, err, err_len);
+	if (ret < 0) {
+		*bad_input = true;
+		goto err_free;
+	}
+	if (cfg->kind == NIC_KIND_VIRTIO) {
 		ret = nic_iothreads_new(nic, err, err_len);
 		if (ret < 0)
 			goto err_free;
@@ -575,7 +628,7 @@ int nic_create(const struct nic_config *cfg, unsigned int index, struct kvm_vm *
 		goto err_free;
 
 	pci_bus_for_each(bus, nic_slots, &before);
-	if (nic_new_model(nic, bus, mem, loop) < 0) {
+	if (nic_new_model(nic, bus, mem, loop, slot) < 0) {
 		snprintf(err, err_len, "%s: cannot create the %s model (see the log above)",
 			 nic->name, nic_kind_name(cfg->kind));
 		ret = -ENODEV;
@@ -589,9 +642,11 @@ int nic_create(const struct nic_config *cfg, unsigned int index, struct kvm_vm *
 	nic_list[nic_nr++] = nic;
 	nic_format_mac(cfg->mac, mac);
 	if (cfg->kind == NIC_KIND_VIRTIO)
-		snprintf(threads, sizeof(threads), ", %u queue pair%s on %u I/O thread%s",
+		snprintf(threads, sizeof(threads), ", %u queue pair%s on %u I/O thread%s%s%s",
 			 cfg->queues, cfg->queues > 1 ? "s" : "", nic->nr_iothreads,
-			 nic->nr_iothreads > 1 ? "s" : "");
+			 nic->nr_iothreads > 1 ? "s" : "",
+			 cfg->no_msix ? ", no MSI-X (INTx only)" : "",
+			 cfg->no_event_idx ? ", no EVENT_IDX" : "");
 	nic_backend_name(nic, backend);
 	log_info("%s: PCI 00:%02x.0, INTx GSI %u, mac %s (%s), backend %s%s", nic->name,
 		 nic->slot < 0 ? 0 : nic->slot, nic->gsi, mac,

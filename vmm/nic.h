@@ -6,11 +6,18 @@
  *   --nic e1000,tap=NAME[,mac=XX:XX:XX:XX:XX:XX]
  *   --nic e1000,pcap-in=FILE[,pcap-out=FILE][,mac=...]
  *   --nic e1000,pcap-out=FILE[,mac=...]
- *   --nic virtio,...[,queues=N][,iothreads=K]
+ *   --nic virtio,...[,queues=N][,iothreads=K][,vectors=0][,event_idx=off]
  *                                the same keys, a virtio-net with N queue
  *                                pairs (1..16, default 1) served by K I/O
  *                                threads (1..N, default N; pair i on thread
- *                                i % K)
+ *                                i % K); vectors=0: no MSI-X (INTx and the
+ *                                ISR; the default 2N+2 is also accepted);
+ *                                event_idx=off: VIRTIO_F_RING_EVENT_IDX not
+ *                                offered
+ *   addr=SLOT (either kind)      the PCI slot, 1..31 (decimal, or 0x hex;
+ *                                "3.0": function 0 only); without it the
+ *                                next free slot that no other NIC's addr=
+ *                                asks for
  *
  * A comma inside a value is written twice (",,"), as in QEMU. Without mac=,
  * the MAC is generated from the VM name and the NIC index: locally
@@ -66,6 +73,23 @@ struct nic_config {
 	unsigned int queues;
 	unsigned int iothreads;
 	bool queues_given, iothreads_given;
+	/*
+	 * virtio only: no_msix (vectors=0) leaves out the MSI-X capability
+	 * (vectors holds what vectors= said: 0, or the default 2 * queues + 2);
+	 * no_event_idx (event_idx=off) leaves VIRTIO_F_RING_EVENT_IDX out of
+	 * the offer.
+	 */
+	unsigned int vectors;
+	bool no_msix, vectors_given;
+	bool no_event_idx, event_idx_given;
+	/* addr=: the PCI slot (1 .. PCI_MAX_SLOTS - 1), 0 when not given. */
+	unsigned int pci_slot;
+	/*
+	 * The slots other NICs ask for with addr= (bit s: slot s), set by
+	 * nic_configs_finish(): a NIC without addr= keeps off them, whatever
+	 * the order of the --nic options.
+	 */
+	uint32_t others_slots;
 };
 
 /*
@@ -73,7 +97,9 @@ struct nic_config {
  * frees them). 0, or -EINVAL / -ENOTSUP / -ENAMETOOLONG / -ENOMEM with one
  * line in err: unknown kind or key, a key given twice, an empty value, a bad
  * or multicast MAC, no backend, two backends, a bad tap name, queues= or
- * iothreads= out of range or on an e1000, iothreads= above queues=.
+ * iothreads= out of range or on an e1000, iothreads= above queues=,
+ * vectors= other than 0 or 2 * queues + 2, event_idx= not on or off,
+ * vectors= or event_idx= on an e1000, addr= not a slot from 1 to 31.
  */
 int __must_check nic_config_parse(const char *spec, struct nic_config *cfg, char *err,
 				  size_t err_len);
@@ -81,7 +107,8 @@ void nic_config_clear(struct nic_config *cfg);
 
 /*
  * Gives every config without mac= its generated MAC and checks that no two
- * NICs share one. 0 or -EINVAL with the reason in err.
+ * NICs share one, nor a tap, nor a PCI slot (addr=); fills others_slots.
+ * 0 or -EINVAL with the reason in err.
  */
 int __must_check nic_configs_finish(struct nic_config *cfgs, unsigned int n, const char *vm_name,
 				    char *err, size_t err_len);
@@ -102,8 +129,8 @@ struct kvm_vm;
  * by nic_start_all()). `vm` gives a virtio-net its ioeventfd doorbells and
  * irqfd interrupts (NULL: doorbells as MMIO exits, interrupts through the
  * PCI core). 0, or -errno with one line in err; *bad_input tells a problem
- * with the user's input (a pcap file that cannot be read or created) from
- * one of the host (no tap).
+ * with the user's input (a pcap file that cannot be read or created, an
+ * addr= slot that is taken) from one of the host (no tap).
  */
 int __must_check nic_create(const struct nic_config *cfg, unsigned int index, struct kvm_vm *vm,
 			    struct pci_bus *bus, const struct guest_mem *mem, struct evloop *loop,

@@ -14,7 +14,8 @@
 #include <string.h>
 
 #define NIC_MAX_ITEMS 16 /* kind plus keys in one --nic */
-#define NIC_KEYS "keys: tap, pcap-in, pcap-out, mac, queues, iothreads"
+#define NIC_KEYS "keys: tap, pcap-in, pcap-out, mac, queues, iothreads, vectors, event_idx, addr"
+#define NIC_VECTORS_MAX 2048 /* what vectors= may say before the 0 / 2N+2 check */
 
 const char *nic_kind_name(enum nic_kind kind)
 {
@@ -162,6 +163,118 @@ static int nic_set_count(unsigned int *slot, bool *given, const struct nic_confi
 	return 0;
 }
 
+/*
+ * vectors=: a number here; whether it is 0 or 2 * queues + 2 is checked
+ * once queues= is known.
+ */
+static int nic_set_vectors(struct nic_config *cfg, const char *val, char *err, size_t err_len)
+{
+	uint64_t v;
+
+	if (cfg->kind != NIC_KIND_VIRTIO) {
+		snprintf(err, err_len, "vectors= is for virtio NICs");
+		return -EINVAL;
+	}
+	if (cfg->vectors_given) {
+		snprintf(err, err_len, "vectors= given twice");
+		return -EINVAL;
+	}
+	if (parse_u64(val, 0, NIC_VECTORS_MAX, &v) < 0) {
+		snprintf(err, err_len,
+			 "vectors=%.32s: supported are 0 (no MSI-X: INTx) and 2 * queues + 2 "
+			 "(the default)",
+			 val);
+		return -EINVAL;
+	}
+	cfg->vectors = (unsigned int)v;
+	cfg->vectors_given = true;
+	return 0;
+}
+
+/* event_idx=on|off, and QEMU's other spellings of a boolean. */
+static int nic_set_event_idx(struct nic_config *cfg, const char *val, char *err, size_t err_len)
+{
+	static const char *const on[] = { "on", "yes", "true" }, *const off[] = { "off", "no",
+										  "false" };
+
+	if (cfg->kind != NIC_KIND_VIRTIO) {
+		snprintf(err, err_len, "event_idx= is for virtio NICs");
+		return -EINVAL;
+	}
+	if (cfg->event_idx_given) {
+		snprintf(err, err_len, "event_idx= given twice");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(on); i++) {
+		if (strcmp(val, on[i]) == 0) {
+			cfg->event_idx_given = true;
+			return 0;
+		}
+		if (strcmp(val, off[i]) == 0) {
+			cfg->no_event_idx = cfg->event_idx_given = true;
+			return 0;
+		}
+	}
+	snprintf(err, err_len, "event_idx=%.32s: must be on or off", val);
+	return -EINVAL;
+}
+
+/*
+ * addr=SLOT: 1..31, decimal or 0x hex, optionally with function ".0" (the
+ * only one a NIC has). A leading 0 does not make it octal: "011" is 11.
+ */
+static int nic_set_addr(struct nic_config *cfg, const char *val, char *err, size_t err_len)
+{
+	const char *p = val, *dot;
+	unsigned long v = 0;
+	int base = 10;
+	size_t n;
+
+	if (cfg->pci_slot) {
+		snprintf(err, err_len, "addr= given twice");
+		return -EINVAL;
+	}
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	}
+	dot = strchr(p, '.');
+	n = dot ? (size_t)(dot - p) : strlen(p);
+	for (size_t i = 0; i < n; i++) {
+		int d = hexval(p[i]);
+
+		if (d < 0 || d >= base) {
+			v = ~0ul;
+			break;
+		}
+		if (v < PCI_MAX_SLOTS) /* past it, out of range whatever follows */
+			v = v * (unsigned long)base + (unsigned long)d;
+	}
+	if (n == 0 || v == ~0ul) {
+		snprintf(err, err_len,
+			 "addr=%.32s: not a PCI slot (a number from 1 to 31, decimal or 0x hex, "
+			 "optionally with function .0)",
+			 val);
+		return -EINVAL;
+	}
+	if (dot && strcmp(dot, ".0") != 0) {
+		snprintf(err, err_len,
+			 "addr=%.32s: a NIC is function 0 of its slot (SLOT or SLOT.0)", val);
+		return -EINVAL;
+	}
+	if (v == 0) {
+		snprintf(err, err_len,
+			 "addr=%.32s: slot 0 is taken by the host bridge (slots 1 to 31)", val);
+		return -EINVAL;
+	}
+	if (v >= PCI_MAX_SLOTS) {
+		snprintf(err, err_len, "addr=%.32s: out of range (slots 1 to 31)", val);
+		return -EINVAL;
+	}
+	cfg->pci_slot = (unsigned int)v;
+	return 0;
+}
+
 static int nic_parse_item(char *item, struct nic_config *cfg, char *err, size_t err_len)
 {
 	char *eq = strchr(item, '=');
@@ -216,6 +329,12 @@ static int nic_parse_item(char *item, struct nic_config *cfg, char *err, size_t 
 	if (strcmp(key, "iothreads") == 0)
 		return nic_set_count(&cfg->iothreads, &cfg->iothreads_given, cfg, key, val, err,
 				     err_len);
+	if (strcmp(key, "vectors") == 0)
+		return nic_set_vectors(cfg, val, err, err_len);
+	if (strcmp(key, "event_idx") == 0)
+		return nic_set_event_idx(cfg, val, err, err_len);
+	if (strcmp(key, "addr") == 0)
+		return nic_set_addr(cfg, val, err, err_len);
 	snprintf(err, err_len, "unknown key '%.64s' (" NIC_KEYS ")", key);
 	return -EINVAL;
 }
@@ -275,7 +394,15 @@ int nic_config_parse(const char *spec, struct nic_config *cfg, char *err, size_t
 				 "per queue pair)",
 				 cfg->iothreads, cfg->queues);
 			ret = -EINVAL;
+		} else if (cfg->vectors_given && cfg->vectors != 0 &&
+			   cfg->vectors != 2 * cfg->queues + 2) {
+			snprintf(err, err_len,
+				 "vectors=%u: supported are 0 (no MSI-X: INTx) and %u (2 * "
+				 "queues + 2, the default)",
+				 cfg->vectors, 2 * cfg->queues + 2);
+			ret = -EINVAL;
 		}
+		cfg->no_msix = cfg->vectors_given && cfg->vectors == 0;
 	}
 out:
 	free(buf);
@@ -295,6 +422,13 @@ void nic_config_clear(struct nic_config *cfg)
 int nic_configs_finish(struct nic_config *cfgs, unsigned int n, const char *vm_name, char *err,
 		       size_t err_len)
 {
+	uint32_t asked = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		if (cfgs[i].pci_slot)
+			asked |= 1u << cfgs[i].pci_slot;
+	for (unsigned int i = 0; i < n; i++)
+		cfgs[i].others_slots = asked & ~(cfgs[i].pci_slot ? 1u << cfgs[i].pci_slot : 0);
 	for (unsigned int i = 0; i < n; i++)
 		if (!cfgs[i].mac_given)
 			nic_default_mac(vm_name, i, cfgs[i].mac);
@@ -307,6 +441,16 @@ int nic_configs_finish(struct nic_config *cfgs, unsigned int n, const char *vm_n
 			nic_format_mac(cfgs[i].mac, m);
 			snprintf(err, err_len, "NICs %u and %u have the same MAC %s", j, i, m);
 			return -EINVAL;
+		}
+		for (unsigned int j = 0; j < i && cfgs[i].pci_slot; j++) {
+			if (cfgs[j].pci_slot == cfgs[i].pci_slot) {
+				snprintf(err, err_len,
+					 "NIC %u: addr=%u: PCI slot %u is taken by NIC %u "
+					 "(addr=%u)",
+					 i, cfgs[i].pci_slot, cfgs[i].pci_slot, j,
+					 cfgs[j].pci_slot);
+				return -EINVAL;
+			}
 		}
 		if (cfgs[i].tap) {
 			for (unsigned int j = 0; j < i; j++) {

@@ -22,10 +22,14 @@
  *   move is recorded under it and reported to ops->bar_changed once it is
  *   dropped, so models may call back into the core (and take their own locks
  *   before the core's) from there.
- * - dev->intx_lock orders INTx line changes: it is held across
- *   vm_irq->set_level() so that the irq chip sees the levels in the order the
- *   state changed. set_level() must not call back into the PCI core.
- * - Lock order: dev->intx_lock -> dev->lock -> bus->lock / iobus lock.
+ * - dev->intx_lock orders a device's INTx changes; bus->intx_lock orders
+ *   those of every device on a GSI (devices whose slots map to one GSI share
+ *   it, wired-OR: bus->intx_high counts the devices driving each line high)
+ *   and is held across vm_irq->set_level() so that the irq chip sees the
+ *   levels in the order the state changed. set_level() must not call back
+ *   into the PCI core.
+ * - Lock order: dev->intx_lock -> dev->lock -> bus->lock / iobus lock;
+ *   dev->intx_lock -> bus->intx_lock.
  * - The MSI-X layout (BAR, table and PBA offsets) is fixed at setup, before
  *   the guest runs, so the BAR handler reads it without the lock.
  */
@@ -178,6 +182,9 @@ struct pci_bus {
 	struct io_bus *mmio;
 	const struct vm_irq *irq;
 	pthread_mutex_t lock;
+	pthread_mutex_t intx_lock;
+	/* How many devices drive GSI GSI_PCI_FIRST + i high (under intx_lock). */
+	unsigned int intx_high[GSI_PCI_COUNT];
 	uint32_t config_addr;		      /* atomic */
 	struct pci_dev *slots[PCI_MAX_SLOTS]; /* atomic loads; set once */
 	uint64_t io_next;
@@ -674,12 +681,28 @@ static void pci_intx_sync(struct pci_dev *dev)
 	changed = want != dev->intx_line;
 	dev->intx_line = want;
 	pthread_mutex_unlock(&dev->lock);
-	if (changed && irq && irq->set_level) {
-		int ret = irq->set_level(irq->opaque, dev->gsi, want);
+	if (changed) {
+		struct pci_bus *bus = dev->bus;
+		unsigned int *high = &bus->intx_high[(dev->gsi - GSI_PCI_FIRST) % GSI_PCI_COUNT];
 
-		if (ret < 0)
-			log_warn_rl("%s: GSI %u level %d: %s", dev->name, dev->gsi, want,
-				    strerror(-ret));
+		/*
+		 * The line is shared: it moves only when the first device drives
+		 * it high or the last one lets go, else one device's deassertion
+		 * would hide another's pending interrupt.
+		 */
+		pthread_mutex_lock(&bus->intx_lock);
+		if (want)
+			changed = (*high)++ == 0;
+		else
+			changed = --(*high) == 0;
+		if (changed && irq && irq->set_level) {
+			int ret = irq->set_level(irq->opaque, dev->gsi, want);
+
+			if (ret < 0)
+				log_warn_rl("%s: GSI %u level %d: %s", dev->name, dev->gsi, want,
+					    strerror(-ret));
+		}
+		pthread_mutex_unlock(&bus->intx_lock);
 	}
 	pthread_mutex_unlock(&dev->intx_lock);
 }
@@ -984,6 +1007,7 @@ struct pci_bus *pci_bus_new(struct io_bus *pio, struct io_bus *mmio, const struc
 	bus->io_next = PCI_IO_WINDOW_BASE;
 	bus->mmio_next = PCI_MMIO_WINDOW_BASE;
 	pthread_mutex_init(&bus->lock, NULL);
+	pthread_mutex_init(&bus->intx_lock, NULL);
 
 	bus->slots[0] = pci_dev_alloc(bus, 0, &host, NULL, NULL);
 	if (!bus->slots[0]) {
@@ -1003,6 +1027,7 @@ err_addr:
 err_host:
 	pci_dev_destroy(bus->slots[0]);
 err_bus:
+	pthread_mutex_destroy(&bus->intx_lock);
 	pthread_mutex_destroy(&bus->lock);
 	free(bus);
 	log_err("cannot create the PCI bus: %s", strerror(-ret));
@@ -1020,6 +1045,7 @@ void pci_bus_free(struct pci_bus *bus)
 		if (bus->slots[i])
 			pci_dev_destroy(bus->slots[i]);
 	}
+	pthread_mutex_destroy(&bus->intx_lock);
 	pthread_mutex_destroy(&bus->lock);
 	free(bus);
 }
@@ -1028,14 +1054,20 @@ struct pci_dev *pci_dev_new(struct pci_bus *bus, const struct pci_dev_info *info
 			    const struct pci_dev_ops *ops, void *opaque)
 {
 	struct pci_dev *dev = NULL;
+	unsigned int first = 1, end = PCI_MAX_SLOTS;
 	int err = ENOSPC;
 
-	if (!bus || !info) {
+	if (!bus || !info || info->slot >= PCI_MAX_SLOTS) {
 		errno = EINVAL;
 		return NULL;
 	}
+	if (info->slot) { /* that slot or none */
+		first = info->slot;
+		end = info->slot + 1;
+		err = EBUSY;
+	}
 	pthread_mutex_lock(&bus->lock);
-	for (unsigned int slot = 1; slot < PCI_MAX_SLOTS; slot++) {
+	for (unsigned int slot = first; slot < end; slot++) {
 		if (bus->slots[slot])
 			continue;
 		dev = pci_dev_alloc(bus, slot, info, ops, opaque);
@@ -1046,10 +1078,14 @@ struct pci_dev *pci_dev_new(struct pci_bus *bus, const struct pci_dev_info *info
 		__atomic_store_n(&bus->slots[slot], dev, __ATOMIC_RELEASE);
 		break;
 	}
+	if (!dev && err == EBUSY)
+		log_err("cannot add PCI device %s: slot %u is taken by %s",
+			info->name ? info->name : "?", info->slot, bus->slots[info->slot]->name);
 	pthread_mutex_unlock(&bus->lock);
 	if (!dev) {
-		log_err("cannot add PCI device %s: %s", info->name ? info->name : "?",
-			strerror(err));
+		if (err != EBUSY)
+			log_err("cannot add PCI device %s: %s", info->name ? info->name : "?",
+				strerror(err));
 		errno = err;
 		return NULL;
 	}
@@ -1080,6 +1116,11 @@ const char *pci_dev_name(const struct pci_dev *dev)
 bool pci_dev_uses_intx(const struct pci_dev *dev)
 {
 	return dev->info.intx;
+}
+
+struct pci_dev *pci_bus_slot_dev(struct pci_bus *bus, unsigned int slot)
+{
+	return pci_bus_dev(bus, slot, 0);
 }
 
 void pci_bus_for_each(struct pci_bus *bus, void (*fn)(struct pci_dev *dev, void *arg), void *arg)

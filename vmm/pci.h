@@ -60,6 +60,12 @@ struct pci_dev_info {
 	uint8_t revision;
 	uint32_t class_code; /* class << 16 | subclass << 8 | prog-if */
 	bool intx;           /* uses INTA# */
+	/*
+	 * The slot to take, 1 .. PCI_MAX_SLOTS - 1; 0 (what an initialiser
+	 * that does not name it gives) takes the next free one. Slot 0 is the
+	 * host bridge's.
+	 */
+	unsigned int slot;
 };
 
 /* Callbacks from the PCI core to the device model; every member optional. */
@@ -120,9 +126,13 @@ struct pci_bus *pci_bus_new(struct io_bus *pio, struct io_bus *mmio, const struc
 void pci_bus_free(struct pci_bus *bus);
 
 /*
- * Adds a device in the next free slot (or -ENOSPC). INTx, when info->intx,
- * goes to GSI GSI_PCI_FIRST + slot % GSI_PCI_COUNT, written to the
- * Interrupt Line register. `opaque` is the model's state.
+ * Adds a device in slot info->slot, or with info->slot 0 in the next free
+ * slot; NULL with errno ENOSPC (no free slot), EBUSY (the slot asked for is
+ * taken: pci_bus_slot_dev() tells by what) or EINVAL (no such slot). INTx,
+ * when info->intx, goes to GSI GSI_PCI_FIRST + slot % GSI_PCI_COUNT,
+ * written to the Interrupt Line register; devices whose GSIs coincide share
+ * the line (it is high while any of them drives it). `opaque` is the
+ * model's state.
  */
 struct pci_dev *pci_dev_new(struct pci_bus *bus, const struct pci_dev_info *info,
 			    const struct pci_dev_ops *ops, void *opaque);
@@ -206,6 +216,9 @@ uint32_t pci_bus_config_read(struct pci_bus *bus, unsigned int slot, unsigned in
 			     unsigned int offset, unsigned int len);
 void pci_bus_config_write(struct pci_bus *bus, unsigned int slot, unsigned int func,
 			  unsigned int offset, unsigned int len, uint32_t val);
+
+/* The device in `slot` (slot 0: the host bridge), or NULL. */
+struct pci_dev *pci_bus_slot_dev(struct pci_bus *bus, unsigned int slot);
 
 /* Iterates devices (including the host bridge), e.g. for the MP table. */
 void pci_bus_for_each(struct pci_bus *bus, void (*fn)(struct pci_dev *dev, void *arg), void *arg);

@@ -311,7 +311,8 @@ static void fx_walk_caps(struct fx *f)
 	}
 }
 
-static struct fx *fx_new(bool hooks)
+/* A transport with hooks or none, MSI-X or none (no_msix), in `slot` (0: next free). */
+static struct fx *fx_new_cfg(bool hooks, bool no_msix, unsigned int slot)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	static struct virtio_pci_hooks h;
@@ -323,6 +324,8 @@ static struct fx *fx_new(bool hooks)
 		.queue_max_size = QMAX,
 		.config_size = 8,
 		.ops = &t_ops,
+		.no_msix = no_msix,
+		.slot = slot,
 	};
 
 	assert_non_null(f);
@@ -353,6 +356,11 @@ static struct fx *fx_new(bool hooks)
 	assert_true(f->bar != 0);
 	fx_walk_caps(f);
 	return f;
+}
+
+static struct fx *fx_new(bool hooks)
+{
+	return fx_new_cfg(hooks, false, 0);
 }
 
 static void fx_free(struct fx *f)
@@ -847,6 +855,68 @@ static void test_isr_intx(void **state)
 	fx_free(f);
 }
 
+/*
+ * no_msix (QEMU's vectors=0): no MSI-X capability, no table or PBA in the
+ * BAR, no vector for the driver to pick; every notification goes through
+ * the ISR and INTx, never through the msix_raise hook.
+ */
+static void test_no_msix(void **state)
+{
+	struct fx *f = fx_new_cfg(true, true, 7);
+	uint8_t b[4] = { 0 };
+	uint32_t bar_lo;
+
+	(void)state;
+	assert_int_equal(f->slot, 7);
+	assert_int_equal(pci_dev_gsi(f->pdev), 16 + 7);
+	assert_int_equal(cfg_rd(f, 0x3C, 1), 16 + 7); /* Interrupt Line */
+	assert_int_equal(cfg_rd(f, 0x3D, 1), 1);      /* INTA# */
+	/* Every virtio capability, and no MSI-X one. */
+	assert_int_equal(f->msix_cap, 0);
+	for (unsigned int t = T_COMMON; t <= T_PCI_CFG; t++)
+		assert_true(f->cap[t] != 0);
+	assert_false(pci_dev_msix_enabled(f->pdev));
+	assert_int_equal(pci_dev_msix_vector(f->pdev, 0, NULL, NULL, NULL), -EINVAL);
+	/* The BAR ends where the MSI-X table would start: 16 KiB. */
+	cfg_wr(f, 0x10, 4, 0xFFFFFFFFu);
+	bar_lo = cfg_rd(f, 0x10, 4);
+	assert_int_equal(bar_lo & ~0xFu, 0xFFFFC000u);
+	bar_move(f, (uint32_t)f->bar);
+	assert_int_equal(cc_rd(f, NUMQ, 2), NQ);
+	assert_true(iobus_dispatch(&f->mmio, f->bar + 0x4000, b, 4, false) != 0);
+	assert_true(iobus_dispatch(&f->mmio, f->bar + 0x6000, b, 4, false) != 0);
+	/* No vector to pick: config and queue vectors read back NO_VECTOR. */
+	cc_wr(f, MSIXCFG, 2, 0);
+	assert_int_equal(cc_rd(f, MSIXCFG, 2), VIRTIO_MSI_NO_VECTOR);
+	cc_wr(f, QSEL, 2, 0);
+	cc_wr(f, QMSIX, 2, 0);
+	assert_int_equal(cc_rd(f, QMSIX, 2), VIRTIO_MSI_NO_VECTOR);
+
+	/* A driver's run: a used buffer raises INTx with ISR bit 0. */
+	assert_true(negotiate(f, F_V1));
+	queue_setup(f, 0, 64, 0x10000);
+	queue_setup(f, 1, 64, 0x20000);
+	status_set(f, S_DRIVER_OK);
+	f->t.consume = true;
+	drv_give(f, 0x10000, 64, 0, 0x40000);
+	bar_wr(f, notify_addr(f, 0), 2, 0);
+	assert_int_equal(f->t.used[0], 1);
+	assert_int_equal(f->t.irqs[0], 1);
+	assert_int_equal(drv_used_idx(f, 0x10000), 1);
+	assert_int_equal(f->level, 1);
+	assert_int_equal(bar_rd(f, f->cap_off[T_ISR], 1), VIRTIO_ISR_QUEUE);
+	assert_int_equal(f->level, 0);
+	/* A configuration change: ISR bit 1, the line again. */
+	virtio_pci_config_changed(f->vp);
+	assert_int_equal(f->level, 1);
+	assert_int_equal(bar_rd(f, f->cap_off[T_ISR], 1), VIRTIO_ISR_CONFIG);
+	assert_int_equal(f->level, 0);
+	/* Never MSI-X: neither the hook nor the PCI core sent a message. */
+	assert_int_equal(f->raised, 0);
+	assert_int_equal(f->nmsi, 0);
+	fx_free(f);
+}
+
 static void test_notify(void **state)
 {
 	struct fx *f = fx_new(false);
@@ -1087,6 +1157,7 @@ int main(void)
 		cmocka_unit_test(test_queue_setup),
 		cmocka_unit_test(test_msix_vectors),
 		cmocka_unit_test(test_isr_intx),
+		cmocka_unit_test(test_no_msix),
 		cmocka_unit_test(test_notify),
 		cmocka_unit_test(test_doorbell_hooks),
 		cmocka_unit_test(test_device_config),

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * --nic parsing (vmm/nic_config.c): the queues= and iothreads= keys of a
- * virtio NIC, their defaults and every error, plus the keys around them.
+ * --nic parsing (vmm/nic_config.c): the queues=, iothreads=, vectors= and
+ * event_idx= keys of a virtio NIC and the addr= key of both kinds, their
+ * defaults and every error, plus the keys around them.
  */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -145,14 +147,177 @@ static void test_other_errors(void **state)
 {
 	(void)state;
 	parse_bad("virtio,tap=t0,queue=2",
-		  "unknown key 'queue' (keys: tap, pcap-in, pcap-out, mac, queues, iothreads)");
+		  "unknown key 'queue' (keys: tap, pcap-in, pcap-out, mac, queues, iothreads, "
+		  "vectors, event_idx, addr)");
 	parse_bad("virtio,tap=t0,queues",
 		  "'queues' is not KEY=VALUE (keys: tap, pcap-in, pcap-out, mac, queues, "
-		  "iothreads)");
+		  "iothreads, vectors, event_idx, addr)");
 	/* The backend checks still come first when the keys parse. */
 	parse_bad("virtio,queues=2", "no backend");
 	parse_bad("virtio,tap=t0,pcap-out=o.pcap,queues=2", "two backends");
 	parse_bad("virtio,tap=t0,queues=2,mac=01:02:03:04:05:06", "multicast");
+}
+
+static void test_vectors_event_idx(void **state)
+{
+	struct nic_config cfg;
+
+	(void)state;
+	/* Defaults: MSI-X and EVENT_IDX. */
+	parse_ok("virtio,tap=t0", &cfg);
+	assert_false(cfg.no_msix);
+	assert_false(cfg.vectors_given);
+	assert_false(cfg.no_event_idx);
+	assert_false(cfg.event_idx_given);
+	assert_int_equal(cfg.pci_slot, 0);
+	nic_config_clear(&cfg);
+
+	parse_ok("virtio,tap=t0,vectors=0,event_idx=off", &cfg);
+	assert_true(cfg.no_msix);
+	assert_true(cfg.no_event_idx);
+	nic_config_clear(&cfg);
+	/* The default count, 2N + 2, is accepted and keeps MSI-X; before or after queues=. */
+	parse_ok("virtio,tap=t0,vectors=4", &cfg);
+	assert_false(cfg.no_msix);
+	assert_true(cfg.vectors_given);
+	nic_config_clear(&cfg);
+	parse_ok("virtio,tap=t0,vectors=10,queues=4", &cfg);
+	assert_false(cfg.no_msix);
+	nic_config_clear(&cfg);
+	parse_ok("virtio,tap=t0,queues=16,vectors=0x22", &cfg);
+	assert_false(cfg.no_msix);
+	nic_config_clear(&cfg);
+	parse_ok("virtio,tap=t0,queues=4,vectors=0", &cfg);
+	assert_true(cfg.no_msix);
+	assert_int_equal(cfg.queues, 4);
+	nic_config_clear(&cfg);
+	/* event_idx=on is the default, said out loud; QEMU's other boolean words too. */
+	static const struct {
+		const char *val;
+		bool off;
+	} ei[] = { { "on", false }, { "off", true },   { "yes", false },
+		   { "no", true },  { "true", false }, { "false", true } };
+	for (size_t i = 0; i < sizeof(ei) / sizeof(ei[0]); i++) {
+		char spec[64];
+
+		snprintf(spec, sizeof(spec), "virtio,tap=t0,event_idx=%s", ei[i].val);
+		parse_ok(spec, &cfg);
+		if (cfg.no_event_idx != ei[i].off || !cfg.event_idx_given)
+			fail_msg("'%s': no_event_idx %d", spec, cfg.no_event_idx);
+		assert_false(cfg.no_msix);
+		nic_config_clear(&cfg);
+	}
+}
+
+static void test_vectors_event_idx_errors(void **state)
+{
+	(void)state;
+	parse_bad("virtio,tap=t0,vectors=1",
+		  "vectors=1: supported are 0 (no MSI-X: INTx) and 4 (2 * queues + 2, the "
+		  "default)");
+	parse_bad("virtio,tap=t0,vectors=3", "vectors=3: supported are 0");
+	parse_bad("virtio,tap=t0,vectors=5", "vectors=5: supported are 0");
+	/* 2N + 2 of the queues= given, wherever vectors= stands. */
+	parse_bad("virtio,tap=t0,vectors=4,queues=2", "vectors=4: supported are 0 (no MSI-X: "
+						      "INTx) and 6 (2 * queues + 2");
+	parse_bad("virtio,tap=t0,queues=2,vectors=10", "and 6 (2 * queues + 2");
+	parse_bad("virtio,tap=t0,vectors=99999", "vectors=99999: supported are 0");
+	parse_bad("virtio,tap=t0,vectors=zero", "vectors=zero: supported are 0");
+	parse_bad("virtio,tap=t0,vectors=-1", "vectors=-1: supported are 0");
+	parse_bad("virtio,tap=t0,vectors=", "vectors=: supported are 0");
+	parse_bad("virtio,tap=t0,vectors=0,vectors=0", "vectors= given twice");
+	parse_bad("e1000,tap=t0,vectors=0", "vectors= is for virtio NICs");
+	parse_bad("e1000,tap=t0,vectors=4", "vectors= is for virtio NICs");
+
+	parse_bad("virtio,tap=t0,event_idx=", "event_idx=: must be on or off");
+	parse_bad("virtio,tap=t0,event_idx=0", "event_idx=0: must be on or off");
+	parse_bad("virtio,tap=t0,event_idx=OFF", "event_idx=OFF: must be on or off");
+	parse_bad("virtio,tap=t0,event_idx=off,event_idx=off", "event_idx= given twice");
+	parse_bad("virtio,tap=t0,event_idx=on,event_idx=off", "event_idx= given twice");
+	parse_bad("e1000,tap=t0,event_idx=off", "event_idx= is for virtio NICs");
+	parse_bad("e1000,tap=t0,event_idx=on", "event_idx= is for virtio NICs");
+}
+
+static void test_addr(void **state)
+{
+	static const struct {
+		const char *spec;
+		unsigned int slot;
+	} cases[] = {
+		{ "virtio,tap=t0,addr=1", 1 },
+		{ "virtio,tap=t0,addr=3", 3 },
+		{ "virtio,tap=t0,addr=11", 11 },
+		{ "virtio,tap=t0,addr=31", 31 },
+		/* Decimal even with a leading zero (not octal); 0x for hex. */
+		{ "virtio,tap=t0,addr=011", 11 },
+		{ "virtio,tap=t0,addr=0x3", 3 },
+		{ "virtio,tap=t0,addr=0x1f", 31 },
+		{ "virtio,tap=t0,addr=0X0b", 11 },
+		/* Function 0 written out, as QEMU's slot.function. */
+		{ "virtio,tap=t0,addr=3.0", 3 },
+		{ "virtio,tap=t0,addr=0x3.0", 3 },
+		{ "e1000,tap=t0,addr=7", 7 },
+		{ "e1000,pcap-out=o.pcap,addr=0x1e.0", 30 },
+		{ "virtio,addr=5,tap=t0,vectors=0", 5 },
+	};
+	struct nic_config cfg;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		parse_ok(cases[i].spec, &cfg);
+		if (cfg.pci_slot != cases[i].slot)
+			fail_msg("'%s': slot %u, expected %u", cases[i].spec, cfg.pci_slot,
+				 cases[i].slot);
+		nic_config_clear(&cfg);
+	}
+}
+
+static void test_addr_errors(void **state)
+{
+	(void)state;
+	parse_bad("virtio,tap=t0,addr=0", "addr=0: slot 0 is taken by the host bridge");
+	parse_bad("e1000,tap=t0,addr=0x0.0", "addr=0x0.0: slot 0 is taken by the host bridge");
+	parse_bad("virtio,tap=t0,addr=32", "addr=32: out of range (slots 1 to 31)");
+	parse_bad("virtio,tap=t0,addr=0x20", "addr=0x20: out of range (slots 1 to 31)");
+	parse_bad("virtio,tap=t0,addr=450", "addr=450: out of range (slots 1 to 31)");
+	parse_bad("virtio,tap=t0,addr=99999999999999999999",
+		  "addr=99999999999999999999: out of range (slots 1 to 31)");
+	parse_bad("virtio,tap=t0,addr=3.1", "addr=3.1: a NIC is function 0 of its slot");
+	parse_bad("virtio,tap=t0,addr=3.00", "function 0 of its slot");
+	parse_bad("virtio,tap=t0,addr=3.", "function 0 of its slot");
+	parse_bad("virtio,tap=t0,addr=", "addr=: not a PCI slot");
+	parse_bad("virtio,tap=t0,addr=0x", "addr=0x: not a PCI slot");
+	parse_bad("virtio,tap=t0,addr=.0", "addr=.0: not a PCI slot");
+	parse_bad("virtio,tap=t0,addr=1f", "addr=1f: not a PCI slot");
+	parse_bad("virtio,tap=t0,addr=-1", "addr=-1: not a PCI slot");
+	parse_bad("virtio,tap=t0,addr=3,addr=4", "addr= given twice");
+	parse_bad("e1000,tap=t0,addr=3,addr=3", "addr= given twice");
+}
+
+/* addr= across NICs: one slot each; the others' slots are passed on. */
+static void test_finish_addr(void **state)
+{
+	struct nic_config cfgs[3];
+
+	(void)state;
+	parse_ok("e1000,tap=t0", &cfgs[0]);
+	parse_ok("virtio,tap=t1,addr=1", &cfgs[1]);
+	parse_ok("e1000,tap=t2,addr=0x0b", &cfgs[2]);
+	assert_int_equal(nic_configs_finish(cfgs, 3, "vm", err, sizeof(err)), 0);
+	assert_int_equal(cfgs[0].others_slots, 1u << 1 | 1u << 11);
+	assert_int_equal(cfgs[1].others_slots, 1u << 11);
+	assert_int_equal(cfgs[2].others_slots, 1u << 1);
+	for (int i = 0; i < 3; i++)
+		nic_config_clear(&cfgs[i]);
+
+	parse_ok("e1000,tap=t0,addr=3", &cfgs[0]);
+	parse_ok("virtio,tap=t1", &cfgs[1]);
+	parse_ok("virtio,tap=t2,addr=3.0", &cfgs[2]);
+	err[0] = '\0';
+	assert_int_equal(nic_configs_finish(cfgs, 3, "vm", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "NIC 2: addr=3: PCI slot 3 is taken by NIC 0 (addr=3)");
+	for (int i = 0; i < 3; i++)
+		nic_config_clear(&cfgs[i]);
 }
 
 static void test_finish(void **state)
@@ -178,6 +343,11 @@ int main(void)
 		cmocka_unit_test(test_queues_errors),
 		cmocka_unit_test(test_iothreads_errors),
 		cmocka_unit_test(test_other_errors),
+		cmocka_unit_test(test_vectors_event_idx),
+		cmocka_unit_test(test_vectors_event_idx_errors),
+		cmocka_unit_test(test_addr),
+		cmocka_unit_test(test_addr_errors),
+		cmocka_unit_test(test_finish_addr),
 		cmocka_unit_test(test_finish),
 	};
 

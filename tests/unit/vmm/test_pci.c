@@ -511,6 +511,86 @@ static void test_slots(void **state)
 	assert_int_equal(cfg_rd(f, 31, 0, 2), 0x1234);
 }
 
+/* info->slot: that slot or nothing; the next free slot goes around it. */
+static void test_slot_request(void **state)
+{
+	struct fx *f = *state;
+	struct pci_dev_info info = {
+		.name = "asked", .vendor_id = 0x1234, .device_id = 2, .intx = true, .slot = 3
+	};
+	struct pci_dev_info next = {
+		.name = "next", .vendor_id = 0x1234, .device_id = 3, .intx = true
+	};
+	struct pci_dev *d3, *d11, *d;
+
+	d3 = pci_dev_new(f->bus, &info, NULL, NULL);
+	assert_non_null(d3);
+	assert_int_equal(pci_dev_slot(d3), 3);
+	assert_ptr_equal(pci_bus_slot_dev(f->bus, 3), d3);
+	/* The INTx GSI follows the slot, in the Interrupt Line register too. */
+	assert_int_equal(pci_dev_gsi(d3), GSI_PCI_FIRST + 3);
+	assert_int_equal(cfg_rd(f, 3, 0x3C, 1), GSI_PCI_FIRST + 3);
+	assert_int_equal(cfg_rd(f, 3, 0x00, 2), 0x1234);
+	assert_int_equal(cfg_rd(f, 3, 0x02, 2), 2);
+	info.slot = 11;
+	d11 = pci_dev_new(f->bus, &info, NULL, NULL);
+	assert_non_null(d11);
+	assert_int_equal(pci_dev_slot(d11), 11);
+	assert_int_equal(pci_dev_gsi(d11), GSI_PCI_FIRST + 11 % GSI_PCI_COUNT);
+	assert_int_equal(pci_dev_gsi(d11), pci_dev_gsi(d3));
+	info.slot = 31;
+	d = pci_dev_new(f->bus, &info, NULL, NULL);
+	assert_non_null(d);
+	assert_int_equal(pci_dev_slot(d), 31);
+	assert_int_equal(pci_dev_gsi(d), GSI_PCI_FIRST + 31 % GSI_PCI_COUNT);
+
+	/* A taken slot is refused with EBUSY and stays with its owner. */
+	info.slot = 3;
+	errno = 0;
+	assert_null(pci_dev_new(f->bus, &info, NULL, NULL));
+	assert_int_equal(errno, EBUSY);
+	assert_ptr_equal(pci_bus_slot_dev(f->bus, 3), d3);
+	assert_string_equal(pci_dev_name(pci_bus_slot_dev(f->bus, 3)), "asked");
+	assert_string_equal(pci_dev_name(pci_bus_slot_dev(f->bus, 0)), "host-bridge");
+	/* No such slot. */
+	info.slot = PCI_MAX_SLOTS;
+	errno = 0;
+	assert_null(pci_dev_new(f->bus, &info, NULL, NULL));
+	assert_int_equal(errno, EINVAL);
+	assert_null(pci_bus_slot_dev(f->bus, PCI_MAX_SLOTS));
+	assert_null(pci_bus_slot_dev(f->bus, 4));
+
+	/* Next free: 1, 2, then 4 (3 asked for), ... 10, then 12 (11 asked for). */
+	for (unsigned int want = 1; want < 14; want++) {
+		if (want == 3 || want == 11)
+			continue;
+		d = pci_dev_new(f->bus, &next, NULL, NULL);
+		assert_non_null(d);
+		assert_int_equal(pci_dev_slot(d), want);
+		assert_int_equal(pci_dev_gsi(d), GSI_PCI_FIRST + want % GSI_PCI_COUNT);
+	}
+	/* A free slot past the next-free ones can still be asked for. */
+	info.slot = 20;
+	d = pci_dev_new(f->bus, &info, NULL, NULL);
+	assert_non_null(d);
+	assert_int_equal(pci_dev_slot(d), 20);
+	/* Fill the bus: 14 .. 30 but 20; then no slot is left either way. */
+	for (unsigned int want = 14; want < 31; want++) {
+		if (want == 20)
+			continue;
+		d = pci_dev_new(f->bus, &next, NULL, NULL);
+		assert_non_null(d);
+		assert_int_equal(pci_dev_slot(d), want);
+	}
+	errno = 0;
+	assert_null(pci_dev_new(f->bus, &next, NULL, NULL));
+	assert_int_equal(errno, ENOSPC);
+	info.slot = 5;
+	errno = 0;
+	assert_null(pci_dev_new(f->bus, &info, NULL, NULL));
+	assert_int_equal(errno, EBUSY);
+}
+
 /* ---- BARs ---- */
 
 static void test_bar_sizing(void **state)
@@ -1399,6 +1479,77 @@ static void test_intx(void **state)
 	assert_int_equal(cfg_rd(f, 2, 0x06, 2) & 0x8, 0);
 }
 
+/*
+ * Two devices whose slots map to one GSI share the line, wired-OR: it is
+ * high while either drives it, and one letting go does not hide the
+ * other's interrupt.
+ */
+static void test_intx_shared(void **state)
+{
+	struct fx *f = *state;
+	struct pci_dev_info info = {
+		.name = "a", .vendor_id = 0x8086, .device_id = 0x100e, .intx = true, .slot = 3
+	};
+	struct pci_dev *a, *b, *c;
+	unsigned int gsi = GSI_PCI_FIRST + 3;
+
+	a = pci_dev_new(f->bus, &info, NULL, NULL);
+	info.name = "b";
+	info.slot = 11;
+	b = pci_dev_new(f->bus, &info, NULL, NULL);
+	info.name = "c";
+	info.slot = 4;
+	c = pci_dev_new(f->bus, &info, NULL, NULL);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_int_equal(pci_dev_gsi(a), gsi);
+	assert_int_equal(pci_dev_gsi(b), gsi);
+	assert_int_equal(cfg_rd(f, 11, 0x3C, 1), gsi);
+
+	pci_dev_set_intx(a, 1);
+	assert_int_equal(f->fi.nlevel, 1);
+	assert_int_equal(f->fi.level[0].gsi, gsi);
+	assert_int_equal(f->fi.level[0].level, 1);
+	/* b joins: the line is high already. */
+	pci_dev_set_intx(b, 1);
+	assert_int_equal(f->fi.nlevel, 1);
+	/* a lets go: b still drives it, so the line stays up. */
+	pci_dev_set_intx(a, 0);
+	assert_int_equal(f->fi.nlevel, 1);
+	/* Another GSI is its own line. */
+	pci_dev_set_intx(c, 1);
+	assert_int_equal(f->fi.nlevel, 2);
+	assert_int_equal(f->fi.level[1].gsi, GSI_PCI_FIRST + 4);
+	assert_int_equal(f->fi.level[1].level, 1);
+	/* b lets go, the last one: the line drops. */
+	pci_dev_set_intx(b, 0);
+	assert_int_equal(f->fi.nlevel, 3);
+	assert_int_equal(f->fi.level[2].gsi, gsi);
+	assert_int_equal(f->fi.level[2].level, 0);
+	/* Interrupt Disable counts as letting go. */
+	pci_dev_set_intx(a, 1);
+	pci_dev_set_intx(b, 1);
+	assert_int_equal(f->fi.nlevel, 4);
+	cfg_wr(f, 3, 0x04, 2, 0x0400);
+	assert_int_equal(f->fi.nlevel, 4);
+	cfg_wr(f, 11, 0x04, 2, 0x0400);
+	assert_int_equal(f->fi.nlevel, 5);
+	assert_int_equal(f->fi.level[4].level, 0);
+	cfg_wr(f, 11, 0x04, 2, 0x0000);
+	assert_int_equal(f->fi.nlevel, 6);
+	assert_int_equal(f->fi.level[5].level, 1);
+	pci_dev_set_intx(b, 0);
+	assert_int_equal(f->fi.nlevel, 7);
+	assert_int_equal(f->fi.level[6].level, 0);
+	/* Still disabled, a's level moves nothing. */
+	pci_dev_set_intx(a, 0);
+	cfg_wr(f, 3, 0x04, 2, 0x0000);
+	assert_int_equal(f->fi.nlevel, 7);
+	pci_dev_set_intx(c, 0);
+	assert_int_equal(f->fi.nlevel, 8);
+}
+
 /* ---- hostile guest ---- */
 
 static uint32_t lcg(uint32_t *s)
@@ -1532,6 +1683,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cfg_decode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slots, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slot_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bar_sizing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bar_add_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bar_relocation, setup, teardown),
@@ -1547,6 +1699,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_msi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msix_over_msi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intx_shared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	};
