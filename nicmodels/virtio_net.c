@@ -180,6 +180,8 @@ struct vnet {
 	uint8_t def_mac[6];
 	bool backend_vnet; /* the backends take and give a 12-byte vnet header */
 	uint64_t offer;
+	const struct vnet_vhost_ops *vhost; /* vhost mode; NULL: the model's datapath */
+	void *vhost_opaque;
 	bool broken; /* atomic */
 
 	/* Under state. Negotiated state, valid between driver_ok and reset. */
@@ -789,7 +791,12 @@ drop:
 static void vnet_link_changed(void *opaque, bool up)
 {
 	struct vnet_pair *p = opaque;
-	struct vnet *vn = p->vn;
+
+	vnet_set_link(p->vn, up);
+}
+
+void vnet_set_link(struct vnet *vn, bool up)
+{
 	uint16_t old;
 	bool changed;
 
@@ -965,6 +972,10 @@ static void vnet_ctrl(struct vnet *vn)
  */
 static void vnet_apply_pairs(struct vnet *vn, uint16_t old_pairs, uint16_t new_pairs)
 {
+	if (vn->vhost) {
+		vn->vhost->set_pairs(vn->vhost_opaque, new_pairs);
+		return;
+	}
 	if (vn->nr_nds < 2) {
 		/*
 		 * One backend for every pair: a frame it holds for a pair that
@@ -1061,6 +1072,12 @@ static int vnet_driver_ok(void *opaque)
 	__atomic_store_n(&vn->broken, false, __ATOMIC_RELEASE);
 	vn->running = true;
 	pthread_rwlock_unlock(&vn->state);
+	if (vn->vhost) {
+		/* The data queues go to the backend; pairs beyond the first wait disabled. */
+		vn->vhost->start(vn->vhost_opaque, vn->features);
+		pthread_mutex_unlock(&vn->apply_lock);
+		return 0;
+	}
 	if (vn->backend_vnet)
 		for (uint16_t i = 0; i < vn->nr_nds; i++)
 			if (netdev_set_vnet_hdr(vn->nds[i], VNET_HDR_LEN, offloads) < 0)
@@ -1096,7 +1113,18 @@ static void vnet_clear(struct vnet *vn)
 static void vnet_reset(void *opaque)
 {
 	struct vnet *vn = opaque;
+	bool was_running;
 
+	if (vn->vhost) {
+		pthread_mutex_lock(&vn->apply_lock);
+		pthread_rwlock_rdlock(&vn->state);
+		was_running = vn->running;
+		pthread_rwlock_unlock(&vn->state);
+		/* The backend lets go of the rings before the transport resets them. */
+		if (was_running)
+			vn->vhost->stop(vn->vhost_opaque);
+		pthread_mutex_unlock(&vn->apply_lock);
+	}
 	/* Waits for every datapath burst in flight: none starts on a running device after. */
 	pthread_rwlock_wrlock(&vn->state);
 	vnet_clear(vn);
@@ -1133,6 +1161,11 @@ static void vnet_queue_notify(void *opaque, uint16_t q)
 		return;
 	}
 	p = vn->pairs[q / 2];
+	if (vn->vhost && q != vn->ctrl_q) {
+		/* The ring is the backend's: hand it the doorbell (ctrl_q is set at DRIVER_OK). */
+		vn->vhost->kick(vn->vhost_opaque, q);
+		return;
+	}
 	if (q & 1) {
 		pthread_mutex_lock(&p->tx_lock);
 		p->tx_kicks++;
@@ -1226,12 +1259,14 @@ struct vnet *vnet_new(struct pci_bus *bus, const struct guest_mem *mem, struct e
 	struct vnet *vn;
 	uint16_t pairs;
 
-	if (!bus || !mem || !cfg || !cfg->nr_netdevs) {
-		log_err("virtio-net: bus, guest memory, config and a netdev are required");
+	if (!bus || !mem || !cfg || (!cfg->nr_netdevs && !cfg->vhost)) {
+		log_err("virtio-net: bus, guest memory, config and a netdev (or vhost) are required");
 		return NULL;
 	}
 	pairs = cfg->queue_pairs ? cfg->queue_pairs : 1;
-	if (pairs > VNET_MAX_PAIRS || (cfg->nr_netdevs != 1 && cfg->nr_netdevs != pairs)) {
+	if (pairs > VNET_MAX_PAIRS ||
+	    (cfg->vhost ? cfg->nr_netdevs != 0
+			: cfg->nr_netdevs != 1 && cfg->nr_netdevs != pairs)) {
 		log_err("virtio-net: %u queue pairs with %u netdevs", pairs, cfg->nr_netdevs);
 		return NULL;
 	}
@@ -1253,13 +1288,18 @@ struct vnet *vnet_new(struct pci_bus *bus, const struct guest_mem *mem, struct e
 	memcpy(vn->def_mac, cfg->mac, 6);
 	for (uint16_t i = 0; i < vn->nr_nds; i++)
 		vn->nds[i] = cfg->netdevs[i];
-	vn->status = vn->nds[0]->link_up ? VIRTIO_NET_S_LINK_UP : 0;
+	vn->vhost = cfg->vhost;
+	vn->vhost_opaque = cfg->vhost_opaque;
+	/* vhost mode: down until a backend runs the rings. */
+	vn->status = vn->nr_nds && vn->nds[0]->link_up ? VIRTIO_NET_S_LINK_UP : 0;
 
 	/*
 	 * A vnet header with every backend, or none: offloads only with one.
 	 * Until a driver negotiates receive offloads the host hands over none.
+	 * vhost mode offers none (a backend's offloads are not known before
+	 * it connects, which may be after the driver read the features).
 	 */
-	vn->backend_vnet = true;
+	vn->backend_vnet = !vn->vhost;
 	for (uint16_t i = 0; i < vn->nr_nds && vn->backend_vnet; i++)
 		if (netdev_set_vnet_hdr(vn->nds[i], VNET_HDR_LEN, offloads) < 0 ||
 		    netdev_set_vnet_hdr(vn->nds[i], VNET_HDR_LEN, 0) < 0)

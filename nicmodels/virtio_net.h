@@ -40,6 +40,24 @@
 
 struct vnet;
 
+/*
+ * vhost mode: between DRIVER_OK and reset the data queues (0 .. 2N - 1)
+ * belong to a backend outside the model (a vhost-user switch port); the
+ * model keeps the control queue, config space and link status. Called
+ * without the model's locks (under the transport's mutex for start and
+ * stop).
+ */
+struct vnet_vhost_ops {
+	/* DRIVER_OK with the negotiated features; the queues' layout is in the transport. */
+	void (*start)(void *opaque, uint64_t features);
+	/* VQ_PAIRS_SET: the pairs the driver uses now. */
+	void (*set_pairs)(void *opaque, uint16_t pairs);
+	/* Reset: return once the backend let go of the rings. */
+	void (*stop)(void *opaque);
+	/* A data queue's doorbell that arrived as a BAR write (no ioeventfd). */
+	void (*kick)(void *opaque, uint16_t queue);
+};
+
 struct vnet_config {
 	const char *name; /* PCI device name and logs: "virtio-net0" */
 	uint8_t mac[6];
@@ -62,6 +80,12 @@ struct vnet_config {
 	/* VIRTIO_F_RING_EVENT_IDX not offered: the rings' flags suppress notifications. */
 	bool no_event_idx;
 	unsigned int pci_slot; /* 0: the next free slot */
+	/*
+	 * vhost mode (see struct vnet_vhost_ops): no netdevs (nr_netdevs 0),
+	 * no offloads offered, the link down until set with vnet_set_link().
+	 */
+	const struct vnet_vhost_ops *vhost;
+	void *vhost_opaque;
 };
 
 /*
@@ -97,6 +121,9 @@ struct vnet_stats {
 	uint64_t irqs;	       /* queue interrupts sent */
 	uint64_t guest_errors; /* malformed chains and rings */
 };
+/* The link (STATUS LINK_UP) of a device without netdevs; a change raises a config interrupt. */
+void vnet_set_link(struct vnet *vn, bool up);
+
 /* Totals over every queue. */
 void vnet_get_stats(struct vnet *vn, struct vnet_stats *st);
 

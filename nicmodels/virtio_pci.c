@@ -148,6 +148,25 @@ struct virtq *virtio_pci_queue(const struct virtio_pci *vp, uint16_t q)
 	return q < vp->nq ? vp->q[q].vq : NULL;
 }
 
+int virtio_pci_queue_info(struct virtio_pci *vp, uint16_t q, struct virtio_pci_queue_info *qi)
+{
+	struct vp_queue *vq;
+
+	if (q >= vp->nq)
+		return -EINVAL;
+	vq = &vp->q[q];
+	/* No lock: called from ops->driver_ok, under it (see the header). */
+	*qi = (struct virtio_pci_queue_info){
+		.enabled = __atomic_load_n(&vq->enabled, __ATOMIC_ACQUIRE),
+		.size = vq->size,
+		.desc = vq->desc,
+		.driver = vq->driver,
+		.device = vq->device,
+		.msix = __atomic_load_n(&vq->msix, __ATOMIC_RELAXED),
+	};
+	return 0;
+}
+
 uint64_t virtio_pci_features(const struct virtio_pci *vp)
 {
 	return __atomic_load_n(&vp->driver_features, __ATOMIC_ACQUIRE);

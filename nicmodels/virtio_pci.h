@@ -177,6 +177,21 @@ struct pci_dev *virtio_pci_pci_dev(const struct virtio_pci *vp);
 
 /* Queue `q` (< num_queues), owned as the header comment says; NULL beyond. */
 struct virtq *virtio_pci_queue(const struct virtio_pci *vp, uint16_t q);
+/*
+ * A queue as the driver set it up: what a vhost backend needs to take it
+ * over. Valid between ops->driver_ok and ops->reset (the registers cannot
+ * change then: they are written only while a queue is disabled, and a
+ * queue cannot be disabled but by a reset), so it takes no lock and may be
+ * called from ops->driver_ok. 0, or -EINVAL beyond the queues.
+ */
+struct virtio_pci_queue_info {
+	bool enabled;
+	uint16_t size;
+	uint64_t desc, driver, device; /* guest-physical: descriptors, avail, used */
+	uint16_t msix;		       /* its MSI-X vector, or VIRTIO_MSI_NO_VECTOR */
+};
+int virtio_pci_queue_info(struct virtio_pci *vp, uint16_t q, struct virtio_pci_queue_info *qi);
+
 /* Features the driver accepted (valid once FEATURES_OK is set). */
 uint64_t virtio_pci_features(const struct virtio_pci *vp);
 uint8_t virtio_pci_status(const struct virtio_pci *vp);

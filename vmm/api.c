@@ -154,6 +154,30 @@ static json_t *nics_stats(void)
 					    json_integer((json_int_t)ni.msi_fallback_irqs));
 			json_object_set_new(o, "per_queue", nic_queue_stats(&ni));
 		}
+		if (ni.vhost) {
+			const struct vhu_stats *v = &ni.vhost_stats;
+
+			json_object_set_new(
+				o, "vhost",
+				json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "mode", "vhost-user",
+					  "connects", (json_int_t)v->connects, "disconnects",
+					  (json_int_t)v->disconnects, "sessions_failed",
+					  (json_int_t)v->sessions_failed, "starts",
+					  (json_int_t)v->starts, "stops", (json_int_t)v->stops,
+					  "calls", (json_int_t)ni.vhost_calls));
+		} else if (ni.relay) {
+			const struct netdev_vu_stats *r = &ni.relay_stats;
+
+			json_object_set_new(
+				o, "vhost",
+				json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "mode", "relay",
+					  "connects", (json_int_t)r->connects, "disconnects",
+					  (json_int_t)r->disconnects, "tx_no_link",
+					  (json_int_t)r->tx_no_link, "tx_ring_full",
+					  (json_int_t)r->tx_ring_full, "kicks", (json_int_t)r->kicks,
+					  "calls", (json_int_t)r->calls, "backend_errors",
+					  (json_int_t)r->backend_errors));
+		}
 		json_array_append_new(arr, o);
 	}
 	return arr;

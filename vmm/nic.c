@@ -31,6 +31,9 @@
 #include "vmm/kvm.h"
 #include "vmm/netdev_pcap.h"
 #include "vmm/netdev_tap.h"
+#include "vmm/netdev_vhost_user.h"
+#include "vmm/nic_vhost.h"
+#include "vmm/vhost_net.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -103,6 +106,8 @@ struct nic {
 	unsigned int nr_vectors;
 	bool irqfd_warned; /* atomic: KVM refused a route or an irqfd once */
 	uint64_t irqfd_irqs, msi_fallback_irqs; /* atomic */
+	/* vhost mode (virtio,vhost-user=PATH): the rings go to the backend. */
+	struct nic_vhost *vhost;
 };
 
 static struct nic *nic_list[NIC_MAX];
@@ -232,6 +237,38 @@ static int nic_open_backend(struct nic *nic, struct evloop *loop, char *err, siz
 			loops[i] = nic_pair_loop(nic, i);
 		loop = loops[0];
 	}
+	if (nic_config_vhost_mode(cfg))
+		return 0; /* no netdev: the backend reads the guest's rings (nic_new_model) */
+	if (cfg->vhost_net) {
+		struct vhost_net vn;
+
+		/*
+		 * The kernel datapath: a host without it is told what is missing.
+		 * With it, the rings still run in nfv-vmm (vhost-net is not wired
+		 * to the device yet): say so rather than pretend.
+		 */
+		ret = vhost_net_open(&vn, NULL);
+		if (ret < 0) {
+			snprintf(err, err_len, "%s: vhost-net=on: %s", nic->name, vn.err);
+			return ret;
+		}
+		vhost_net_close(&vn);
+		snprintf(err, err_len,
+			 "%s: vhost-net=on: this nfv-vmm cannot hand the rings to vhost-net yet; "
+			 "use vhost-net=off (the rings then run in nfv-vmm's I/O threads)",
+			 nic->name);
+		return -ENOTSUP;
+	}
+	if (cfg->vhost_user) {
+		/* The relay: e1000, or virtio with offload=off. */
+		struct netdev_vu_config vc = { .path = cfg->vhost_user, .server = cfg->server };
+
+		ret = netdev_vhost_user_open(loop, &vc, &nic->nds[0], err, err_len);
+		if (ret == 0)
+			nic->nr_nds = 1;
+		*bad_input = ret == -ENAMETOOLONG || ret == -EEXIST || ret == -EADDRINUSE;
+		return ret;
+	}
 	if (cfg->kind == NIC_KIND_VIRTIO && cfg->tap && cfg->queues > 1) {
 		ret = netdev_tap_open_mq(loops, cfg->queues, cfg->tap, nic->nds, err, err_len);
 		if (ret == 0)
@@ -258,6 +295,14 @@ static void nic_backend_name(const struct nic *nic, char buf[NETDEV_NAME_LEN])
 {
 	char *slash;
 
+	if (!nic->nr_nds) {
+		/* vhost mode: the socket's path, shortened from the left if needed. */
+		const char *p = nic->cfg->vhost_user ? nic->cfg->vhost_user : "?";
+		size_t len = strlen(p), room = NETDEV_NAME_LEN - 1 - strlen("vhost-user:");
+
+		snprintf(buf, NETDEV_NAME_LEN, "vhost-user:%s", len > room ? p + len - room : p);
+		return;
+	}
 	snprintf(buf, NETDEV_NAME_LEN, "%s", nic->nds[0]->name);
 	slash = strrchr(buf, '/');
 	if (nic->nr_nds > 1 && nic->cfg->tap && slash)
@@ -274,6 +319,18 @@ static void nic_close_backend(struct nic *nic)
 }
 
 /* ---- doorbells (ioeventfd) ---- */
+
+/*
+ * The eventfd KVM signals for queue q's doorbell: in vhost mode a data
+ * queue's is the backend's kick eventfd (nfv-vmm never sees it), else the
+ * queue's event on its I/O thread.
+ */
+static int nic_doorbell_fd(const struct nic *nic, const struct nic_doorbell *db)
+{
+	if (nic->vhost && db->queue < 2 * nic->cfg->queues)
+		return nic_vhost_kick_fd(nic->vhost, db->queue);
+	return evloop_event_fd(db->ev);
+}
 
 static void nic_doorbell_cb(struct ev_event *e, void *opaque)
 {
@@ -296,15 +353,15 @@ static int nic_doorbell_hook(void *opaque, uint16_t queue, uint64_t gpa, bool bo
 	if (!bound) {
 		if (db->bound)
 			(void)irq_ioeventfd_del(nic->vm, db->gpa, 2, false, false, 0,
-						evloop_event_fd(db->ev));
+						nic_doorbell_fd(nic, db));
 		db->bound = false;
 		return 0;
 	}
 	if (db->bound) /* offered again without a withdrawal: never two ioeventfds */
 		(void)irq_ioeventfd_del(nic->vm, db->gpa, 2, false, false, 0,
-					evloop_event_fd(db->ev));
+					nic_doorbell_fd(nic, db));
 	db->bound = false;
-	ret = irq_ioeventfd_add(nic->vm, gpa, 2, false, false, 0, evloop_event_fd(db->ev));
+	ret = irq_ioeventfd_add(nic->vm, gpa, 2, false, false, 0, nic_doorbell_fd(nic, db));
 	if (ret < 0) {
 		log_warn("%s: queue %u: no ioeventfd at 0x%llx (%s): doorbells as MMIO exits",
 			 nic->name, queue, (unsigned long long)gpa, strerror(-ret));
@@ -344,7 +401,7 @@ static void nic_doorbells_free(struct nic *nic)
 
 		if (db->bound)
 			(void)irq_ioeventfd_del(nic->vm, db->gpa, 2, false, false, 0,
-						evloop_event_fd(db->ev));
+						nic_doorbell_fd(nic, db));
 		db->bound = false;
 		evloop_event_free(db->ev);
 		db->ev = NULL;
@@ -542,6 +599,22 @@ static int nic_new_model(struct nic *nic, struct pci_bus *bus, const struct gues
 		};
 
 		memcpy(vcfg.mac, cfg->mac, sizeof(vcfg.mac));
+		if (nic_config_vhost_mode(cfg)) {
+			struct nic_vhost_config hc = { .path = cfg->vhost_user,
+						       .server = cfg->server,
+						       .queue_pairs = (uint16_t)cfg->queues,
+						       .mtu = vcfg.mtu };
+			char err[256];
+
+			/* The session and the interrupts on the first I/O thread. */
+			nic->vhost = nic_vhost_new(nic_pair_loop(nic, 0), mem, &hc, err, sizeof(err));
+			if (!nic->vhost) {
+				log_err("%s: %s", nic->name, err);
+				return -ENODEV;
+			}
+			vcfg.vhost = nic_vhost_ops();
+			vcfg.vhost_opaque = nic->vhost;
+		}
 		for (unsigned int i = 0; i < nic->nr_nds; i++)
 			vcfg.netdevs[i] = nic->nds[i];
 		for (unsigned int i = 0; i < cfg->queues; i++)
@@ -559,6 +632,8 @@ static int nic_new_model(struct nic *nic, struct pci_bus *bus, const struct gues
 		nic->vnet = vnet_new(bus, mem, nic_pair_loop(nic, 0), &vcfg);
 		if (!nic->vnet)
 			return -ENODEV;
+		if (nic->vhost)
+			nic_vhost_attach(nic->vhost, nic->vnet);
 		nic->pdev = virtio_pci_pci_dev(vnet_transport(nic->vnet));
 		return 0;
 	}
@@ -571,6 +646,8 @@ static void nic_release(struct nic *nic)
 {
 	nic_iothreads_stop(nic);
 	nic_doorbells_free(nic);
+	nic_vhost_free(nic->vhost);
+	nic->vhost = NULL;
 	nic_vectors_free(nic);
 	nic_close_backend(nic);
 	nic_iothreads_free(nic);
@@ -732,13 +809,21 @@ int nic_get_info(unsigned int index, struct nic_info *info)
 	memset(info, 0, sizeof(*info));
 	snprintf(info->name, sizeof(info->name), "%s", nic->name);
 	info->kind = nic_kind_name(nic->cfg->kind);
-	info->backend = nic->nds[0]->ops->type;
+	info->backend = nic->nr_nds ? nic->nds[0]->ops->type : "vhost-user";
 	nic_backend_name(nic, info->netdev);
 	nic_format_mac(nic->cfg->mac, info->mac);
 	if (nic->slot >= 0)
 		snprintf(info->pci, sizeof(info->pci), "00:%02x.0", (unsigned int)nic->slot);
 	info->gsi = nic->gsi;
-	info->link_up = __atomic_load_n(&nic->nds[0]->link_up, __ATOMIC_RELAXED);
+	info->link_up = nic->nr_nds ? __atomic_load_n(&nic->nds[0]->link_up, __ATOMIC_RELAXED)
+				    : nic->vhost && nic_vhost_link_up(nic->vhost);
+	if (nic->vhost) {
+		info->vhost = true;
+		nic_vhost_get_stats(nic->vhost, &info->vhost_stats, &info->vhost_calls);
+	}
+	if (nic->nr_nds && nic->cfg->vhost_user &&
+	    netdev_vhost_user_stats(nic->nds[0], &info->relay_stats) == 0)
+		info->relay = true;
 	info->cfg = nic->cfg;
 	if (nic->e1000)
 		e1000_get_stats(nic->e1000, &info->model);

@@ -45,6 +45,8 @@
 #include "nicmodels/e1000.h"
 #include "nicmodels/virtio_net.h"
 #include "vmm/netdev.h"
+#include "vmm/netdev_vhost_user.h"
+#include "vmm/vhost_user_nic.h"
 #include "vmm/pci.h"
 
 #define NIC_MAX 8
@@ -90,7 +92,25 @@ struct nic_config {
 	 * the order of the --nic options.
 	 */
 	uint32_t others_slots;
+	/*
+	 * vhost-user=PATH: the NIC reaches a vhost-user backend on PATH;
+	 * server (server=on, the default) says nfv-vmm listens there. A
+	 * virtio NIC hands its rings to the backend (vhost mode) unless
+	 * offload=off, which, like an e1000, relays frames through a queue
+	 * pair nfv-vmm drives (vmm/netdev_vhost_user.c).
+	 */
+	char *vhost_user;
+	bool server, server_given;
+	bool offload_off, offload_given;
+	/* vhost-net=on (virtio with tap=): the kernel's vhost-net datapath. */
+	bool vhost_net, vhost_net_given;
 };
+
+/* A virtio NIC whose rings a vhost-user backend reads (not a relay). */
+static inline bool nic_config_vhost_mode(const struct nic_config *cfg)
+{
+	return cfg->kind == NIC_KIND_VIRTIO && cfg->vhost_user && !cfg->offload_off;
+}
 
 /*
  * Parses one --nic argument into cfg (strings allocated; nic_config_clear()
@@ -99,7 +119,10 @@ struct nic_config {
  * or multicast MAC, no backend, two backends, a bad tap name, queues= or
  * iothreads= out of range or on an e1000, iothreads= above queues=,
  * vectors= other than 0 or 2 * queues + 2, event_idx= not on or off,
- * vectors= or event_idx= on an e1000, addr= not a slot from 1 to 31.
+ * vectors= or event_idx= on an e1000, addr= not a slot from 1 to 31,
+ * server=/offload=/vhost-net= not on or off, offload= without
+ * vhost-user=, vhost-net= without a virtio tap, a path too long for a
+ * Unix socket.
  */
 int __must_check nic_config_parse(const char *spec, struct nic_config *cfg, char *err,
 				  size_t err_len);
@@ -174,6 +197,13 @@ struct nic_info {
 	/* netdevs: 1 (one backend for every pair) or queues (one per pair) */
 	unsigned int nr_netdevs;
 	struct netdev_stats queue_netdev[VNET_MAX_PAIRS];
+	/* vhost mode: the controller's counters and the interrupts relayed. */
+	bool vhost;
+	struct vhu_stats vhost_stats;
+	uint64_t vhost_calls;
+	/* The vhost-user relay backend's counters. */
+	bool relay;
+	struct netdev_vu_stats relay_stats;
 };
 unsigned int nic_count(void);
 /* 0, or -ENOENT when there is no NIC `index`. */

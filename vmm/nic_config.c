@@ -12,9 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #define NIC_MAX_ITEMS 16 /* kind plus keys in one --nic */
-#define NIC_KEYS "keys: tap, pcap-in, pcap-out, mac, queues, iothreads, vectors, event_idx, addr"
+#define NIC_KEYS                                                                         \
+	"keys: tap, pcap-in, pcap-out, vhost-user, server, offload, vhost-net, mac, queues, " \
+	"iothreads, vectors, event_idx, addr"
 #define NIC_VECTORS_MAX 2048 /* what vectors= may say before the 0 / 2N+2 check */
 
 const char *nic_kind_name(enum nic_kind kind)
@@ -191,32 +194,41 @@ static int nic_set_vectors(struct nic_config *cfg, const char *val, char *err, s
 	return 0;
 }
 
-/* event_idx=on|off, and QEMU's other spellings of a boolean. */
-static int nic_set_event_idx(struct nic_config *cfg, const char *val, char *err, size_t err_len)
+/* KEY=on|off, and QEMU's other spellings of a boolean, given once. */
+static int nic_set_bool(bool *v, bool *given, const char *key, const char *val, char *err,
+			size_t err_len)
 {
 	static const char *const on[] = { "on", "yes", "true" }, *const off[] = { "off", "no",
 										  "false" };
+
+	if (*given) {
+		snprintf(err, err_len, "%s= given twice", key);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(on); i++) {
+		if (strcmp(val, on[i]) == 0 || strcmp(val, off[i]) == 0) {
+			*v = strcmp(val, on[i]) == 0;
+			*given = true;
+			return 0;
+		}
+	}
+	snprintf(err, err_len, "%s=%.32s: must be on or off", key, val);
+	return -EINVAL;
+}
+
+/* event_idx=on|off (virtio only). */
+static int nic_set_event_idx(struct nic_config *cfg, const char *val, char *err, size_t err_len)
+{
+	bool on = true;
+	int ret;
 
 	if (cfg->kind != NIC_KIND_VIRTIO) {
 		snprintf(err, err_len, "event_idx= is for virtio NICs");
 		return -EINVAL;
 	}
-	if (cfg->event_idx_given) {
-		snprintf(err, err_len, "event_idx= given twice");
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(on); i++) {
-		if (strcmp(val, on[i]) == 0) {
-			cfg->event_idx_given = true;
-			return 0;
-		}
-		if (strcmp(val, off[i]) == 0) {
-			cfg->no_event_idx = cfg->event_idx_given = true;
-			return 0;
-		}
-	}
-	snprintf(err, err_len, "event_idx=%.32s: must be on or off", val);
-	return -EINVAL;
+	ret = nic_set_bool(&on, &cfg->event_idx_given, "event_idx", val, err, err_len);
+	cfg->no_event_idx = !on;
+	return ret;
 }
 
 /*
@@ -335,6 +347,25 @@ static int nic_parse_item(char *item, struct nic_config *cfg, char *err, size_t 
 		return nic_set_event_idx(cfg, val, err, err_len);
 	if (strcmp(key, "addr") == 0)
 		return nic_set_addr(cfg, val, err, err_len);
+	if (strcmp(key, "vhost-user") == 0) {
+		if (strlen(val) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			snprintf(err, err_len, "vhost-user=%.32s...: longer than a Unix socket path "
+				 "may be (%zu bytes)", val, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+			return -ENAMETOOLONG;
+		}
+		return nic_set_str(&cfg->vhost_user, key, val, err, err_len);
+	}
+	if (strcmp(key, "server") == 0)
+		return nic_set_bool(&cfg->server, &cfg->server_given, key, val, err, err_len);
+	if (strcmp(key, "offload") == 0) {
+		bool on = true;
+		int ret = nic_set_bool(&on, &cfg->offload_given, key, val, err, err_len);
+
+		cfg->offload_off = !on;
+		return ret;
+	}
+	if (strcmp(key, "vhost-net") == 0)
+		return nic_set_bool(&cfg->vhost_net, &cfg->vhost_net_given, key, val, err, err_len);
 	snprintf(err, err_len, "unknown key '%.64s' (" NIC_KEYS ")", key);
 	return -EINVAL;
 }
@@ -345,7 +376,7 @@ int nic_config_parse(const char *spec, struct nic_config *cfg, char *err, size_t
 	char *buf;
 	int n, ret = 0;
 
-	*cfg = (struct nic_config){ .kind = NIC_KIND_E1000, .queues = 1 };
+	*cfg = (struct nic_config){ .kind = NIC_KIND_E1000, .queues = 1, .server = true };
 	if (strlen(spec) > NIC_SPEC_MAX) {
 		snprintf(err, err_len, "longer than %d bytes", NIC_SPEC_MAX);
 		return -EINVAL;
@@ -377,13 +408,27 @@ int nic_config_parse(const char *spec, struct nic_config *cfg, char *err, size_t
 		ret = nic_parse_item(items[i], cfg, err, err_len);
 	if (ret < 0)
 		goto out;
-	if (!cfg->tap && !cfg->pcap_in && !cfg->pcap_out) {
+	if (!cfg->tap && !cfg->pcap_in && !cfg->pcap_out && !cfg->vhost_user) {
 		snprintf(err, err_len,
-			 "no backend: give tap=NAME, or pcap-in=FILE and/or pcap-out=FILE");
+			 "no backend: give tap=NAME, pcap-in=FILE and/or pcap-out=FILE, or "
+			 "vhost-user=PATH");
 		ret = -EINVAL;
-	} else if (cfg->tap && (cfg->pcap_in || cfg->pcap_out)) {
-		snprintf(err, err_len, "two backends (tap= and pcap-%s=): give one",
-			 cfg->pcap_in ? "in" : "out");
+	} else if ((cfg->tap != NULL) + (cfg->pcap_in || cfg->pcap_out) +
+			   (cfg->vhost_user != NULL) > 1) {
+		snprintf(err, err_len, "two backends (%s): give one",
+			 cfg->tap && cfg->vhost_user ? "tap= and vhost-user="
+			 : cfg->tap		     ? "tap= and pcap-in=/pcap-out="
+						     : "vhost-user= and pcap-in=/pcap-out=");
+		ret = -EINVAL;
+	} else if ((cfg->server_given || cfg->offload_given) && !cfg->vhost_user) {
+		snprintf(err, err_len, "%s= goes with vhost-user=PATH",
+			 cfg->server_given ? "server" : "offload");
+		ret = -EINVAL;
+	} else if (cfg->vhost_net_given && (cfg->kind != NIC_KIND_VIRTIO || !cfg->tap)) {
+		snprintf(err, err_len, "vhost-net= is for a virtio NIC with tap=NAME");
+		ret = -EINVAL;
+	} else if (cfg->offload_given && cfg->kind != NIC_KIND_VIRTIO) {
+		snprintf(err, err_len, "offload= is for virtio NICs (an e1000 always relays)");
 		ret = -EINVAL;
 	} else if (cfg->kind == NIC_KIND_VIRTIO) {
 		if (!cfg->iothreads_given)
@@ -416,7 +461,8 @@ void nic_config_clear(struct nic_config *cfg)
 	free(cfg->tap);
 	free(cfg->pcap_in);
 	free(cfg->pcap_out);
-	cfg->tap = cfg->pcap_in = cfg->pcap_out = NULL;
+	free(cfg->vhost_user);
+	cfg->tap = cfg->pcap_in = cfg->pcap_out = cfg->vhost_user = NULL;
 }
 
 int nic_configs_finish(struct nic_config *cfgs, unsigned int n, const char *vm_name, char *err,
@@ -452,13 +498,17 @@ int nic_configs_finish(struct nic_config *cfgs, unsigned int n, const char *vm_n
 				return -EINVAL;
 			}
 		}
-		if (cfgs[i].tap) {
-			for (unsigned int j = 0; j < i; j++) {
-				if (cfgs[j].tap && strcmp(cfgs[i].tap, cfgs[j].tap) == 0) {
-					snprintf(err, err_len, "NICs %u and %u use the same tap %s",
-						 j, i, cfgs[i].tap);
-					return -EINVAL;
-				}
+		for (unsigned int j = 0; j < i; j++) {
+			if (cfgs[i].tap && cfgs[j].tap && strcmp(cfgs[i].tap, cfgs[j].tap) == 0) {
+				snprintf(err, err_len, "NICs %u and %u use the same tap %s", j, i,
+					 cfgs[i].tap);
+				return -EINVAL;
+			}
+			if (cfgs[i].vhost_user && cfgs[j].vhost_user &&
+			    strcmp(cfgs[i].vhost_user, cfgs[j].vhost_user) == 0) {
+				snprintf(err, err_len, "NICs %u and %u use the same vhost-user socket %s",
+					 j, i, cfgs[i].vhost_user);
+				return -EINVAL;
 			}
 		}
 	}

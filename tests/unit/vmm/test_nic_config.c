@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * --nic parsing (vmm/nic_config.c): the queues=, iothreads=, vectors= and
- * event_idx= keys of a virtio NIC and the addr= key of both kinds, their
- * defaults and every error, plus the keys around them.
+ * event_idx= keys of a virtio NIC, the addr= key of both kinds, the vhost
+ * keys (vhost-user=, server=, offload=, vhost-net=), their defaults and
+ * every error, plus the keys around them.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -147,11 +148,11 @@ static void test_other_errors(void **state)
 {
 	(void)state;
 	parse_bad("virtio,tap=t0,queue=2",
-		  "unknown key 'queue' (keys: tap, pcap-in, pcap-out, mac, queues, iothreads, "
-		  "vectors, event_idx, addr)");
+		  "unknown key 'queue' (keys: tap, pcap-in, pcap-out, vhost-user, server, "
+		  "offload, vhost-net, mac, queues, iothreads, vectors, event_idx, addr)");
 	parse_bad("virtio,tap=t0,queues",
-		  "'queues' is not KEY=VALUE (keys: tap, pcap-in, pcap-out, mac, queues, "
-		  "iothreads, vectors, event_idx, addr)");
+		  "'queues' is not KEY=VALUE (keys: tap, pcap-in, pcap-out, vhost-user, server, "
+		  "offload, vhost-net, mac, queues, iothreads, vectors, event_idx, addr)");
 	/* The backend checks still come first when the keys parse. */
 	parse_bad("virtio,queues=2", "no backend");
 	parse_bad("virtio,tap=t0,pcap-out=o.pcap,queues=2", "two backends");
@@ -335,6 +336,67 @@ static void test_finish(void **state)
 	nic_config_clear(&cfgs[1]);
 }
 
+/* vhost-user=, server=, offload=, vhost-net=: the modes they select, and every refusal. */
+static void test_vhost_keys(void **state)
+{
+	struct nic_config cfgs[2], cfg;
+	char longp[200];
+
+	(void)state;
+	parse_ok("virtio,vhost-user=/run/vm0.sock,queues=4", &cfg);
+	assert_string_equal(cfg.vhost_user, "/run/vm0.sock");
+	assert_true(cfg.server); /* nfv-vmm listens by default */
+	assert_true(nic_config_vhost_mode(&cfg));
+	nic_config_clear(&cfg);
+	assert_null(cfg.vhost_user);
+
+	parse_ok("virtio,vhost-user=/run/vm0.sock,server=off,offload=off", &cfg);
+	assert_false(cfg.server);
+	assert_true(cfg.offload_off);
+	assert_false(nic_config_vhost_mode(&cfg)); /* the relay */
+	nic_config_clear(&cfg);
+
+	parse_ok("e1000,vhost-user=/run/vm0.sock,server=on", &cfg);
+	assert_false(nic_config_vhost_mode(&cfg)); /* an e1000 always relays */
+	nic_config_clear(&cfg);
+
+	parse_ok("virtio,tap=t0,vhost-net=on", &cfg);
+	assert_true(cfg.vhost_net);
+	nic_config_clear(&cfg);
+
+	parse_bad("virtio,tap=t0,vhost-user=/s", "two backends (tap= and vhost-user=)");
+	parse_bad("virtio,pcap-out=o.pcap,vhost-user=/s", "two backends");
+	parse_bad("virtio,tap=t0,server=on", "server= goes with vhost-user=PATH");
+	parse_bad("virtio,tap=t0,offload=off", "offload= goes with vhost-user=PATH");
+	parse_bad("e1000,vhost-user=/s,offload=off", "offload= is for virtio NICs");
+	parse_bad("virtio,vhost-user=/s,server=maybe", "server=maybe: must be on or off");
+	parse_bad("virtio,vhost-user=/s,server=on,server=off", "server= given twice");
+	parse_bad("virtio,vhost-user=/s,vhost-user=/t", "vhost-user= given twice");
+	parse_bad("virtio,vhost-user=", "vhost-user= needs a value");
+	parse_bad("e1000,tap=t0,vhost-net=on", "vhost-net= is for a virtio NIC with tap=NAME");
+	parse_bad("virtio,vhost-user=/s,vhost-net=on",
+		  "vhost-net= is for a virtio NIC with tap=NAME");
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = '\0';
+	{
+		char spec[256];
+
+		snprintf(spec, sizeof(spec), "virtio,vhost-user=%s", longp);
+		err[0] = '\0';
+		assert_int_equal(nic_config_parse(spec, &cfg, err, sizeof(err)), -ENAMETOOLONG);
+		assert_non_null(strstr(err, "longer than a Unix socket path"));
+	}
+
+	/* Two NICs on one socket. */
+	parse_ok("virtio,vhost-user=/run/a.sock", &cfgs[0]);
+	parse_ok("e1000,vhost-user=/run/a.sock", &cfgs[1]);
+	assert_int_equal(nic_configs_finish(cfgs, 2, "vm", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "same vhost-user socket /run/a.sock"));
+	nic_config_clear(&cfgs[0]);
+	nic_config_clear(&cfgs[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_addr_errors),
 		cmocka_unit_test(test_finish_addr),
 		cmocka_unit_test(test_finish),
+		cmocka_unit_test(test_vhost_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
