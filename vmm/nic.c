@@ -261,7 +261,9 @@ static int nic_open_backend(struct nic *nic, struct evloop *loop, char *err, siz
 	}
 	if (cfg->vhost_user) {
 		/* The relay: e1000, or virtio with offload=off. */
-		struct netdev_vu_config vc = { .path = cfg->vhost_user, .server = cfg->server };
+		struct netdev_vu_config vc = { .path = cfg->vhost_user,
+					       .server = cfg->server,
+					       .mtu = cfg->mtu };
 
 		ret = netdev_vhost_user_open(loop, &vc, &nic->nds[0], err, err_len);
 		if (ret == 0)
@@ -590,7 +592,7 @@ static int nic_new_model(struct nic *nic, struct pci_bus *bus, const struct gues
 		struct vnet_config vcfg = {
 			.name = nic->name,
 			.queue_pairs = (uint16_t)cfg->queues,
-			.mtu = 1500,
+			.mtu = (uint16_t)cfg->mtu,
 			.nr_netdevs = (uint16_t)nic->nr_nds,
 			.hooks = &nic->hooks,
 			.no_msix = cfg->no_msix,

@@ -50,6 +50,8 @@
 #include "vmm/pci.h"
 
 #define NIC_MAX 8
+#define NIC_MIN_MTU 68
+#define NIC_MAX_MTU 9000
 #define NIC_SPEC_MAX 4096
 #define NIC_MAC_STR_LEN 18 /* "xx:xx:xx:xx:xx:xx" and the terminator */
 #define NIC_MAX_QUEUES VNET_MAX_PAIRS /* queues= of a virtio NIC */
@@ -102,6 +104,13 @@ struct nic_config {
 	char *vhost_user;
 	bool server, server_given;
 	bool offload_off, offload_given;
+	/*
+	 * mtu= (68 .. NIC_MAX_MTU, 1500 without it): a virtio NIC reports it
+	 * (VIRTIO_NET_F_MTU) and tells a vhost-user backend (NET_SET_MTU); a
+	 * relay sizes its buffers for it.
+	 */
+	unsigned int mtu;
+	bool mtu_given;
 	/* vhost-net=on (virtio with tap=): the kernel's vhost-net datapath. */
 	bool vhost_net, vhost_net_given;
 };

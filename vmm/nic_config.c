@@ -16,8 +16,8 @@
 
 #define NIC_MAX_ITEMS 16 /* kind plus keys in one --nic */
 #define NIC_KEYS                                                                         \
-	"keys: tap, pcap-in, pcap-out, vhost-user, server, offload, vhost-net, mac, queues, " \
-	"iothreads, vectors, event_idx, addr"
+	"keys: tap, pcap-in, pcap-out, vhost-user, server, offload, vhost-net, mac, mtu, " \
+	"queues, iothreads, vectors, event_idx, addr"
 #define NIC_VECTORS_MAX 2048 /* what vectors= may say before the 0 / 2N+2 check */
 
 const char *nic_kind_name(enum nic_kind kind)
@@ -364,6 +364,22 @@ static int nic_parse_item(char *item, struct nic_config *cfg, char *err, size_t 
 		cfg->offload_off = !on;
 		return ret;
 	}
+	if (strcmp(key, "mtu") == 0) {
+		uint64_t v;
+
+		if (cfg->mtu_given) {
+			snprintf(err, err_len, "mtu= given twice");
+			return -EINVAL;
+		}
+		if (parse_u64(val, NIC_MIN_MTU, NIC_MAX_MTU, &v) < 0) {
+			snprintf(err, err_len, "mtu=%.32s: must be a whole number from %d to %d", val,
+				 NIC_MIN_MTU, NIC_MAX_MTU);
+			return -EINVAL;
+		}
+		cfg->mtu = (unsigned int)v;
+		cfg->mtu_given = true;
+		return 0;
+	}
 	if (strcmp(key, "vhost-net") == 0)
 		return nic_set_bool(&cfg->vhost_net, &cfg->vhost_net_given, key, val, err, err_len);
 	snprintf(err, err_len, "unknown key '%.64s' (" NIC_KEYS ")", key);
@@ -376,7 +392,8 @@ int nic_config_parse(const char *spec, struct nic_config *cfg, char *err, size_t
 	char *buf;
 	int n, ret = 0;
 
-	*cfg = (struct nic_config){ .kind = NIC_KIND_E1000, .queues = 1, .server = true };
+	*cfg = (struct nic_config){ .kind = NIC_KIND_E1000, .queues = 1, .server = true,
+				    .mtu = 1500 };
 	if (strlen(spec) > NIC_SPEC_MAX) {
 		snprintf(err, err_len, "longer than %d bytes", NIC_SPEC_MAX);
 		return -EINVAL;
@@ -426,6 +443,11 @@ int nic_config_parse(const char *spec, struct nic_config *cfg, char *err, size_t
 		ret = -EINVAL;
 	} else if (cfg->vhost_net_given && (cfg->kind != NIC_KIND_VIRTIO || !cfg->tap)) {
 		snprintf(err, err_len, "vhost-net= is for a virtio NIC with tap=NAME");
+		ret = -EINVAL;
+	} else if (cfg->mtu_given && cfg->kind == NIC_KIND_E1000 && !cfg->vhost_user) {
+		snprintf(err, err_len,
+			 "mtu= on an e1000 is for vhost-user= (the guest's driver sets the frame "
+			 "size of a tap or pcap NIC)");
 		ret = -EINVAL;
 	} else if (cfg->offload_given && cfg->kind != NIC_KIND_VIRTIO) {
 		snprintf(err, err_len, "offload= is for virtio NICs (an e1000 always relays)");

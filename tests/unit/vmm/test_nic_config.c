@@ -149,10 +149,10 @@ static void test_other_errors(void **state)
 	(void)state;
 	parse_bad("virtio,tap=t0,queue=2",
 		  "unknown key 'queue' (keys: tap, pcap-in, pcap-out, vhost-user, server, "
-		  "offload, vhost-net, mac, queues, iothreads, vectors, event_idx, addr)");
+		  "offload, vhost-net, mac, mtu, queues, iothreads, vectors, event_idx, addr)");
 	parse_bad("virtio,tap=t0,queues",
 		  "'queues' is not KEY=VALUE (keys: tap, pcap-in, pcap-out, vhost-user, server, "
-		  "offload, vhost-net, mac, queues, iothreads, vectors, event_idx, addr)");
+		  "offload, vhost-net, mac, mtu, queues, iothreads, vectors, event_idx, addr)");
 	/* The backend checks still come first when the keys parse. */
 	parse_bad("virtio,queues=2", "no backend");
 	parse_bad("virtio,tap=t0,pcap-out=o.pcap,queues=2", "two backends");
@@ -387,6 +387,21 @@ static void test_vhost_keys(void **state)
 		assert_int_equal(nic_config_parse(spec, &cfg, err, sizeof(err)), -ENAMETOOLONG);
 		assert_non_null(strstr(err, "longer than a Unix socket path"));
 	}
+
+	/* mtu=: 1500 by default, 68 to 9000; an e1000 only for the relay. */
+	parse_ok("virtio,tap=t0", &cfg);
+	assert_int_equal(cfg.mtu, 1500);
+	nic_config_clear(&cfg);
+	parse_ok("virtio,vhost-user=/s,mtu=9000", &cfg);
+	assert_int_equal(cfg.mtu, 9000);
+	nic_config_clear(&cfg);
+	parse_ok("e1000,vhost-user=/s,mtu=68", &cfg);
+	assert_int_equal(cfg.mtu, 68);
+	nic_config_clear(&cfg);
+	parse_bad("virtio,tap=t0,mtu=9001", "mtu=9001: must be a whole number from 68 to 9000");
+	parse_bad("virtio,tap=t0,mtu=67", "from 68 to 9000");
+	parse_bad("virtio,tap=t0,mtu=1500,mtu=1500", "mtu= given twice");
+	parse_bad("e1000,tap=t0,mtu=9000", "mtu= on an e1000 is for vhost-user=");
 
 	/* Two NICs on one socket. */
 	parse_ok("virtio,vhost-user=/run/a.sock", &cfgs[0]);
