@@ -69,6 +69,9 @@
  *    i may come from queue 0's thread (models lock themselves); it holds
  *    tap_dev.lock meanwhile, which close() takes to remove its queue: lock
  *    order tap_dev.lock, then the model's locks;
+ *  - netdev_tap_hand_over() runs before the queue's loop does (or on it) and
+ *    ends reading and sending for good: a kernel datapath (vhost-net) owns
+ *    the fd from then on;
  *  - set_vnet_hdr() and set_queue_enabled() come from any thread (a vCPU
  *    during setup, DRIVER_OK, a control-queue command); they serialise on
  *    tap_dev.cfg_lock (a leaf: nothing is called under it) and publish the
@@ -137,6 +140,7 @@ struct tap {
 	bool agreed;  /* atomic: the model sees the vnet header on this queue */
 	bool enabled; /* under dev->cfg_lock: attached (not TUNSETQUEUE-detached) */
 	bool rx_enabled;
+	bool handed_over;    /* atomic: a kernel datapath owns the fd (netdev_tap_hand_over()) */
 	bool watching;	     /* EPOLLIN currently requested on fd */
 	bool rx_dead;	     /* reading failed for good (the tap was deleted): not watched */
 	size_t pending_len;  /* bytes in rx_buf the model had no room for; 0: none */
@@ -295,6 +299,8 @@ static int tap_send(struct netdev *nd, const struct iovec *iov, int iovcnt)
 
 	if (iovcnt < 1 || iovcnt > TAP_MAX_IOV)
 		return -EINVAL;
+	if (__atomic_load_n(&t->handed_over, __ATOMIC_ACQUIRE))
+		return -EBUSY; /* the kernel datapath writes this fd: never interleave */
 	if (!(hdr & TAP_HDR_AGREED))
 		v[n++] = (struct iovec){ .iov_base = (void *)zero_hdr, .iov_len = hdr & 0xff };
 	for (int i = 0; i < iovcnt; i++) {
@@ -322,6 +328,8 @@ static void tap_set_rx(struct netdev *nd, bool enable)
 {
 	struct tap *t = nd->priv;
 
+	if (t->handed_over)
+		enable = false; /* the fd's frames are the kernel datapath's */
 	t->rx_enabled = enable;
 	if (enable && t->pending_len) {
 		size_t len = t->pending_len;
@@ -600,6 +608,36 @@ static const struct netdev_ops tap_mq_ops = {
 	.set_queue_enabled = tap_set_queue_enabled,
 	.close = tap_close,
 };
+
+static bool is_tap(const struct netdev *nd)
+{
+	return nd && (nd->ops == &tap_ops || nd->ops == &tap_mq_ops);
+}
+
+int netdev_tap_fd(const struct netdev *nd)
+{
+	return is_tap(nd) ? ((const struct tap *)nd->priv)->fd : -EINVAL;
+}
+
+/*
+ * The read watch goes (tap_update_watch() with rx off) and set_rx() can no
+ * longer turn it on: a netdev_rx_resume() from anywhere finds it off. A
+ * frame held for the model is dropped with it: the model is gone.
+ */
+int netdev_tap_hand_over(struct netdev *nd)
+{
+	struct tap *t;
+
+	if (!is_tap(nd))
+		return -EINVAL;
+	t = nd->priv;
+	__atomic_store_n(&t->handed_over, true, __ATOMIC_RELEASE);
+	t->rx_enabled = false;
+	t->pending_len = 0;
+	tap_update_watch(nd);
+	log_debug("%s: handed over to a kernel datapath", nd->name);
+	return 0;
+}
 
 static int tap_open_dev(const char *ifname, char *err, size_t err_len)
 {

@@ -58,4 +58,20 @@ int __must_check netdev_tap_open_mq(struct evloop *const *loops, unsigned int nq
 				    const char *ifname, struct netdev **nds, char *err,
 				    size_t err_len);
 
+/*
+ * For a kernel datapath that takes a tap queue over (vhost-net reads and
+ * writes the queue's fd itself, VHOST_NET_SET_BACKEND): the fd of tap queue
+ * `nd`, or -EINVAL for a netdev that is not a tap.
+ */
+int netdev_tap_fd(const struct netdev *nd);
+/*
+ * Hands tap queue `nd` over to such a datapath for good: nfv-vmm stops
+ * reading it (a frame it read would be lost to the guest) and refuses to
+ * send through it (-EBUSY). The link is still followed and reported, and
+ * netdev_set_vnet_hdr() and netdev_set_queue_enabled() still work. Call
+ * before nd's loop runs, or on its thread. 0, or -EINVAL for a netdev that
+ * is not a tap.
+ */
+int __must_check netdev_tap_hand_over(struct netdev *nd);
+
 #endif /* NFV_VMM_NETDEV_TAP_H */

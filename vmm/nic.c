@@ -33,7 +33,6 @@
 #include "vmm/netdev_tap.h"
 #include "vmm/netdev_vhost_user.h"
 #include "vmm/nic_vhost.h"
-#include "vmm/vhost_net.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -106,7 +105,11 @@ struct nic {
 	unsigned int nr_vectors;
 	bool irqfd_warned; /* atomic: KVM refused a route or an irqfd once */
 	uint64_t irqfd_irqs, msi_fallback_irqs; /* atomic */
-	/* vhost mode (virtio,vhost-user=PATH): the rings go to the backend. */
+	/*
+	 * vhost mode (virtio,vhost-user=PATH, or virtio,tap=NAME,vhost-net=on):
+	 * the rings go to the backend. With vhost-net, nds[] holds the tap
+	 * queues the kernel reads and writes.
+	 */
 	struct nic_vhost *vhost;
 };
 
@@ -218,6 +221,50 @@ static void nic_iothreads_free(struct nic *nic)
 }
 
 /*
+ * vhost-net (virtio,tap=NAME,vhost-net=on): the kernel's devices first, so
+ * that a host without /dev/vhost-net is told so before a tap is made; then
+ * the tap with one queue per pair, each handed over to the kernel (nfv-vmm
+ * neither reads nor writes it). The taps stay in nds[] for the link, the
+ * counters and the close, but the model gets none (vhost mode).
+ */
+static int nic_open_vhost_net(struct nic *nic, const struct guest_mem *mem,
+			      struct evloop *const *loops, char *err, size_t err_len)
+{
+	const struct nic_config *cfg = nic->cfg;
+	struct nic_vhost_net_config hc = { .name = nic->name,
+					   .queue_pairs = (uint16_t)cfg->queues };
+	int fds[VNET_MAX_PAIRS];
+	char verr[256];
+	int ret;
+
+	/* The call eventfds on the first I/O thread, as in vhost-user mode. */
+	nic->vhost = nic_vhost_net_new(loops[0], mem, &hc, verr, sizeof(verr));
+	if (!nic->vhost) {
+		snprintf(err, err_len, "%s: vhost-net=on: %s", nic->name, verr);
+		return -ENODEV;
+	}
+	if (cfg->queues > 1)
+		ret = netdev_tap_open_mq(loops, cfg->queues, cfg->tap, nic->nds, err, err_len);
+	else
+		ret = netdev_tap_open(loops[0], cfg->tap, &nic->nds[0], err, err_len);
+	if (ret < 0)
+		return ret;
+	nic->nr_nds = cfg->queues;
+	for (unsigned int i = 0; i < nic->nr_nds; i++) {
+		fds[i] = netdev_tap_fd(nic->nds[i]);
+		if (netdev_tap_hand_over(nic->nds[i]) < 0) {
+			snprintf(err, err_len, "%s: vhost-net=on: %s is not a tap", nic->name,
+				 nic->nds[i]->name);
+			return -EINVAL;
+		}
+	}
+	ret = nic_vhost_net_set_taps(nic->vhost, nic->nds, fds, nic->nr_nds, verr, sizeof(verr));
+	if (ret < 0)
+		snprintf(err, err_len, "%s: %s", nic->name, verr);
+	return ret;
+}
+
+/*
  * An e1000's backend on the main loop. A virtio-net's: a tap with one
  * queue (and netdev) per pair, each on its pair's I/O thread (one queue:
  * a plain tap, so a tap made without multi_queue still works), or one pcap
@@ -225,8 +272,8 @@ static void nic_iothreads_free(struct nic *nic)
  * received frames by their flow hash; its sends are serialised by the pcap
  * backend).
  */
-static int nic_open_backend(struct nic *nic, struct evloop *loop, char *err, size_t err_len,
-			    bool *bad_input)
+static int nic_open_backend(struct nic *nic, const struct guest_mem *mem, struct evloop *loop,
+			    char *err, size_t err_len, bool *bad_input)
 {
 	const struct nic_config *cfg = nic->cfg;
 	struct evloop *loops[VNET_MAX_PAIRS];
@@ -240,24 +287,13 @@ static int nic_open_backend(struct nic *nic, struct evloop *loop, char *err, siz
 	if (nic_config_vhost_mode(cfg))
 		return 0; /* no netdev: the backend reads the guest's rings (nic_new_model) */
 	if (cfg->vhost_net) {
-		struct vhost_net vn;
-
-		/*
-		 * The kernel datapath: a host without it is told what is missing.
-		 * With it, the rings still run in nfv-vmm (vhost-net is not wired
-		 * to the device yet): say so rather than pretend.
-		 */
-		ret = vhost_net_open(&vn, NULL);
-		if (ret < 0) {
-			snprintf(err, err_len, "%s: vhost-net=on: %s", nic->name, vn.err);
-			return ret;
+		if (cfg->kind != NIC_KIND_VIRTIO || !cfg->tap) { /* a hand-made config */
+			snprintf(err, err_len,
+				 "%s: vhost-net=on needs a virtio NIC with tap=", nic->name);
+			*bad_input = true;
+			return -EINVAL;
 		}
-		vhost_net_close(&vn);
-		snprintf(err, err_len,
-			 "%s: vhost-net=on: this nfv-vmm cannot hand the rings to vhost-net yet; "
-			 "use vhost-net=off (the rings then run in nfv-vmm's I/O threads)",
-			 nic->name);
-		return -ENOTSUP;
+		return nic_open_vhost_net(nic, mem, loops, err, err_len);
 	}
 	if (cfg->vhost_user) {
 		/* The relay: e1000, or virtio with offload=off. */
@@ -601,7 +637,12 @@ static int nic_new_model(struct nic *nic, struct pci_bus *bus, const struct gues
 		};
 
 		memcpy(vcfg.mac, cfg->mac, sizeof(vcfg.mac));
-		if (nic_config_vhost_mode(cfg)) {
+		if (nic->vhost) {
+			/* vhost-net: the tap queues are the kernel's, the model gets none. */
+			vcfg.nr_netdevs = 0;
+			vcfg.vhost = nic_vhost_ops();
+			vcfg.vhost_opaque = nic->vhost;
+		} else if (nic_config_vhost_mode(cfg)) {
 			struct nic_vhost_config hc = { .path = cfg->vhost_user,
 						       .server = cfg->server,
 						       .queue_pairs = (uint16_t)cfg->queues,
@@ -617,7 +658,7 @@ static int nic_new_model(struct nic *nic, struct pci_bus *bus, const struct gues
 			vcfg.vhost = nic_vhost_ops();
 			vcfg.vhost_opaque = nic->vhost;
 		}
-		for (unsigned int i = 0; i < nic->nr_nds; i++)
+		for (unsigned int i = 0; i < vcfg.nr_netdevs; i++)
 			vcfg.netdevs[i] = nic->nds[i];
 		for (unsigned int i = 0; i < cfg->queues; i++)
 			vcfg.loops[i] = nic_pair_loop(nic, i);
@@ -702,7 +743,7 @@ int nic_create(const struct nic_config *cfg, unsigned int index, struct kvm_vm *
 		if (ret < 0)
 			goto err_free;
 	}
-	ret = nic_open_backend(nic, loop, err, err_len, bad_input);
+	ret = nic_open_backend(nic, mem, loop, err, err_len, bad_input);
 	if (ret < 0)
 		goto err_free;
 
@@ -721,11 +762,12 @@ int nic_create(const struct nic_config *cfg, unsigned int index, struct kvm_vm *
 	nic_list[nic_nr++] = nic;
 	nic_format_mac(cfg->mac, mac);
 	if (cfg->kind == NIC_KIND_VIRTIO)
-		snprintf(threads, sizeof(threads), ", %u queue pair%s on %u I/O thread%s%s%s",
+		snprintf(threads, sizeof(threads), ", %u queue pair%s on %u I/O thread%s%s%s%s",
 			 cfg->queues, cfg->queues > 1 ? "s" : "", nic->nr_iothreads,
 			 nic->nr_iothreads > 1 ? "s" : "",
 			 cfg->no_msix ? ", no MSI-X (INTx only)" : "",
-			 cfg->no_event_idx ? ", no EVENT_IDX" : "");
+			 cfg->no_event_idx ? ", no EVENT_IDX" : "",
+			 cfg->vhost_net ? ", rings in the kernel's vhost-net" : "");
 	nic_backend_name(nic, backend);
 	log_info("%s: PCI 00:%02x.0, INTx GSI %u, mac %s (%s), backend %s%s", nic->name,
 		 nic->slot < 0 ? 0 : nic->slot, nic->gsi, mac,
@@ -817,9 +859,11 @@ int nic_get_info(unsigned int index, struct nic_info *info)
 	if (nic->slot >= 0)
 		snprintf(info->pci, sizeof(info->pci), "00:%02x.0", (unsigned int)nic->slot);
 	info->gsi = nic->gsi;
-	info->link_up = nic->nr_nds ? __atomic_load_n(&nic->nds[0]->link_up, __ATOMIC_RELAXED)
-				    : nic->vhost && nic_vhost_link_up(nic->vhost);
-	if (nic->vhost) {
+	info->link_up = nic->vhost    ? nic_vhost_link_up(nic->vhost)
+			: nic->nr_nds ? __atomic_load_n(&nic->nds[0]->link_up, __ATOMIC_RELAXED)
+				      : false;
+	/* vhost-user's counters; vhost-net has no session to count. */
+	if (nic->vhost && !nic->cfg->vhost_net) {
 		info->vhost = true;
 		nic_vhost_get_stats(nic->vhost, &info->vhost_stats, &info->vhost_calls);
 	}

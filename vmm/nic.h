@@ -111,7 +111,11 @@ struct nic_config {
 	 */
 	unsigned int mtu;
 	bool mtu_given;
-	/* vhost-net=on (virtio with tap=): the kernel's vhost-net datapath. */
+	/*
+	 * vhost-net=on (virtio with tap=): vhost mode with the kernel's
+	 * vhost-net as the backend, one device per queue pair bound to that
+	 * pair's tap queue (vmm/nic_vhost.c).
+	 */
 	bool vhost_net, vhost_net_given;
 };
 

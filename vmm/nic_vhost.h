@@ -1,9 +1,22 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * A virtio-net NIC in vhost mode (--nic virtio,vhost-user=PATH): the glue
- * between the device model (nicmodels/virtio_net.c, which keeps the
- * control queue and config space), the transport (the queues' layout and
- * interrupts) and the vhost-user controller (vmm/vhost_user_nic.c).
+ * A virtio-net NIC in vhost mode: the glue between the device model
+ * (nicmodels/virtio_net.c, which keeps the control queue and config
+ * space), the transport (the queues' layout and interrupts) and the
+ * backend that runs the data queues, one of:
+ *  - vhost-user (--nic virtio,vhost-user=PATH): the controller of
+ *    vmm/vhost_user_nic.c and its socket;
+ *  - vhost-net (--nic virtio,tap=NAME,vhost-net=on): the kernel, one
+ *    /dev/vhost-net device (vmm/vhost_net.c) per queue pair, its ring 0
+ *    the pair's receiveq and ring 1 its transmitq, both bound to the tap
+ *    queue of that pair (VHOST_NET_SET_BACKEND). nfv-vmm hands the tap
+ *    queues over (netdev_tap_hand_over()) and never reads or writes them.
+ *    At DRIVER_OK: per pair SET_FEATURES (the datapath features the guest
+ *    took; one the kernel lacks keeps the link down), SET_MEM_TABLE, the
+ *    two rings from base 0, SET_BACKEND for the pairs the driver uses;
+ *    pairs beyond its count (VQ_PAIRS_SET) are detached from the kernel
+ *    and from the tap's steering (TUNSETQUEUE) until it asks for them. A
+ *    reset detaches every ring and reads where the kernel stopped.
  *
  *  - kick: one eventfd per data queue. nfv-vmm registers it as the queue's
  *    doorbell ioeventfd, so a guest doorbell reaches the backend without an
@@ -13,7 +26,8 @@
  *    on an I/O thread, which raises the queue's interrupt through the
  *    transport (MSI-X through irqfd, masking honoured, or INTx): one wake-up
  *    per interrupt the backend sends, never per frame, and no vCPU exit.
- *  - link: up while a backend runs the rings (the device's STATUS field).
+ *  - link: up while a backend runs the rings (the device's STATUS field);
+ *    with vhost-net, also only while the tap's link is up.
  */
 #ifndef NFV_VMM_NIC_VHOST_H
 #define NFV_VMM_NIC_VHOST_H
@@ -26,6 +40,8 @@
 #include "common/guestmem.h"
 #include "common/util.h"
 #include "nicmodels/virtio_net.h"
+#include "vmm/netdev.h"
+#include "vmm/vhost_net.h"
 #include "vmm/vhost_user_nic.h"
 
 struct nic_vhost;
@@ -44,6 +60,30 @@ struct nic_vhost_config {
  */
 struct nic_vhost *nic_vhost_new(struct evloop *loop, const struct guest_mem *gm,
 				const struct nic_vhost_config *cfg, char *err, size_t err_len);
+struct nic_vhost_net_config {
+	const char *name; /* for logs: "virtio.0" */
+	uint16_t queue_pairs;
+	const struct vhost_net_sys *sys; /* NULL: the real system calls */
+};
+
+/*
+ * vhost-net: opens one /dev/vhost-net per pair (a host without it gets the
+ * line that says so and how to load it) and the eventfds (call eventfds
+ * watched on `loop`). NULL with one line in err.
+ */
+struct nic_vhost *nic_vhost_net_new(struct evloop *loop, const struct guest_mem *gm,
+				    const struct nic_vhost_net_config *cfg, char *err,
+				    size_t err_len);
+/*
+ * vhost-net: pair i's tap queue, taps[i] (attached to and detached from the
+ * tap's steering, given the vnet header, its link followed on taps[0]) and
+ * its fd fds[i] (what the kernel reads and writes); n is the pair count.
+ * The caller hands the queues over (netdev_tap_hand_over()). Set once,
+ * before the guest runs; the netdevs must outlive v. 0, or -EINVAL with
+ * one line in err.
+ */
+int __must_check nic_vhost_net_set_taps(struct nic_vhost *v, struct netdev *const *taps,
+					const int *fds, unsigned int n, char *err, size_t err_len);
 /* The device this NIC drives (set once, before the guest runs). */
 void nic_vhost_attach(struct nic_vhost *v, struct vnet *vn);
 /* What vnet_config.vhost takes; opaque is v. */
@@ -51,6 +91,7 @@ const struct vnet_vhost_ops *nic_vhost_ops(void);
 /* The kick eventfd of data queue q (< 2N), for the doorbell ioeventfd; -1 beyond. */
 int nic_vhost_kick_fd(const struct nic_vhost *v, uint16_t q);
 bool nic_vhost_link_up(struct nic_vhost *v);
+/* vhost-user: the controller's counters; vhost-net: starts and stops only. */
 void nic_vhost_get_stats(struct nic_vhost *v, struct vhu_stats *st, uint64_t *calls);
 void nic_vhost_free(struct nic_vhost *v);
 

@@ -1,0 +1,750 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * Unit tests for vhost mode with the kernel's vhost-net (vmm/nic_vhost.c
+ * over vmm/vhost_net.c): a real virtio-net device on the virtio-pci
+ * transport, brought to DRIVER_OK over a RAM arena the way a driver does
+ * it, its data queues handed to a recording fake of the vhost-net system
+ * calls (this host has no /dev/vhost-net), and fake tap queues that record
+ * what they are asked (steering, vnet header). Checked: per pair the
+ * ioctls in order and what they carry (features masked, memory table,
+ * rings translated, kick and call eventfds, SET_BACKEND with that pair's
+ * tap queue), VQ_PAIRS_SET detaching and attaching, a reset detaching
+ * every ring and reading its base, a kernel that lacks a feature (no ring
+ * started, link down), a call eventfd turned into the queue's interrupt,
+ * and a host without /dev/vhost-net refused with the way out.
+ * Single-threaded: the loop runs only when a test calls evloop_run_once().
+ */
+#include <errno.h>
+/*
+ * linux/vhost.h for the ioctls and their structs, without the
+ * linux/virtio_ring.h it pulls in: its helpers clash with
+ * nicmodels/virtqueue.h's, and nothing here needs them.
+ */
+#define _LINUX_VIRTIO_RING_H
+#include <linux/vhost.h>
+#undef _LINUX_VIRTIO_RING_H
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/evloop.h"
+#include "common/log.h"
+#include "nicmodels/virtio_net.h"
+#include "vmm/iobus.h"
+#include "vmm/netdev.h"
+#include "vmm/nic_vhost.h"
+#include "vmm/pci.h"
+#include "vmm/vhost_net.h"
+
+#include "../support/testutil.h"
+
+#define CAP_PTR 0x34
+#define VNDR 0x09
+#define T_COMMON 1
+#define T_NOTIFY 2
+#define T_ISR 3
+#define T_DEVICE 4
+
+#define DFSELECT 0x00
+#define DF 0x04
+#define GFSELECT 0x08
+#define GF 0x0C
+#define STATUS 0x14
+#define QSEL 0x16
+#define QSIZE 0x18
+#define QENABLE 0x1C
+#define QNOFF 0x1E
+#define QDESC 0x20
+#define QDRIVER 0x28
+#define QDEVICE 0x30
+
+#define S_ACK 0x01
+#define S_DRIVER 0x02
+#define S_DRIVER_OK 0x04
+#define S_FEATURES_OK 0x08
+
+#define F(n) (1ull << (n))
+#define F_MTU F(3)
+#define F_MAC F(5)
+#define F_MRG F(15)
+#define F_STATUS F(16)
+#define F_CTRL_VQ F(17)
+#define F_MQ F(22)
+#define F_IND F(28)
+#define F_EVT F(29)
+#define F_V1 F(32)
+#define F_GUEST (F_V1 | F_MAC | F_STATUS | F_MTU | F_MRG | F_CTRL_VQ | F_MQ | F_EVT | F_IND)
+/* What vhost-net is told: the datapath's part of F_GUEST. */
+#define F_DATAPATH (F_V1 | F_MRG | F_EVT | F_IND)
+/* A kernel's vhost-net: VHOST_FEATURES and VHOST_NET_F_VIRTIO_NET_HDR, MRG_RXBUF. */
+#define F_KERNEL (F(24) | F(26) | F(27) | F_MRG | F_IND | F_EVT | F_V1)
+
+#define CFG_STATUS 6 /* device config: status, LINK_UP = 1 */
+#define CTRL_MQ 4
+#define CTRL_MQ_VQ_PAIRS_SET 0
+
+#define RAM_SIZE (2u << 20)
+#define QSZ 64
+#define RING_GPA(q) (0x10000u + (q)*0x4000u) /* desc; avail +0x1000; used +0x2000 */
+#define CMD_GPA 0x100000u
+#define PAIRS 2
+#define CQ (2 * PAIRS)
+#define VHOST_FD0 100 /* pair p's /dev/vhost-net: VHOST_FD0 + p */
+#define TAP_FD0 50    /* tap queue p's fd: TAP_FD0 + p */
+
+/* ---- the fake system calls ---- */
+
+#define MAXCALLS 128
+
+struct call {
+	int fd;
+	unsigned long req;
+	struct vhost_vring_state st;
+	struct vhost_vring_addr addr;
+	struct vhost_vring_file file;
+	uint64_t u64;
+	uint32_t nregions;
+	struct vhost_memory_region region;
+};
+
+static struct {
+	int open_errno; /* opens after the first open_ok fail with it */
+	int open_ok;
+	int opened;
+	uint64_t features;
+	struct call calls[MAXCALLS];
+	unsigned int n;
+	int closed;
+} fk;
+
+static int fk_open(const char *path, int flags)
+{
+	(void)flags;
+	assert_string_equal(path, "/dev/vhost-net");
+	if (fk.open_errno && fk.opened >= fk.open_ok) {
+		errno = fk.open_errno;
+		return -1;
+	}
+	return VHOST_FD0 + fk.opened++;
+}
+
+static int fk_ioctl(int fd, unsigned long req, void *arg)
+{
+	struct call *c;
+
+	assert_true(fk.n < MAXCALLS);
+	assert_true(fd >= VHOST_FD0 && fd < VHOST_FD0 + fk.opened);
+	c = &fk.calls[fk.n++];
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	c->req = req;
+	switch (req) {
+	case VHOST_GET_FEATURES: *(uint64_t *)arg = fk.features; break;
+	case VHOST_SET_FEATURES: c->u64 = *(uint64_t *)arg; break;
+	case VHOST_SET_VRING_NUM:
+	case VHOST_SET_VRING_BASE: c->st = *(struct vhost_vring_state *)arg; break;
+	case VHOST_GET_VRING_BASE:
+		c->st = *(struct vhost_vring_state *)arg;
+		((struct vhost_vring_state *)arg)->num = 7;
+		break;
+	case VHOST_SET_VRING_ADDR: c->addr = *(struct vhost_vring_addr *)arg; break;
+	case VHOST_SET_VRING_KICK:
+	case VHOST_SET_VRING_CALL:
+	case VHOST_NET_SET_BACKEND: c->file = *(struct vhost_vring_file *)arg; break;
+	case VHOST_SET_MEM_TABLE: {
+		struct vhost_memory *m = arg;
+
+		c->nregions = m->nregions;
+		if (m->nregions)
+			c->region = m->regions[0];
+		break;
+	}
+	}
+	return 0;
+}
+
+static int fk_close(int fd)
+{
+	assert_true(fd >= VHOST_FD0 && fd < VHOST_FD0 + fk.opened);
+	fk.closed++;
+	return 0;
+}
+
+static const struct vhost_net_sys fk_sys = { .open = fk_open,
+					     .ioctl = fk_ioctl,
+					     .close = fk_close };
+
+/* ---- fake tap queues ---- */
+
+struct ftap {
+	bool enabled;
+	unsigned int enables, disables;
+	size_t hdr;
+	unsigned int offloads;
+	unsigned int hdr_calls;
+};
+
+static int ftap_send(struct netdev *nd, const struct iovec *iov, int iovcnt)
+{
+	(void)nd;
+	(void)iov;
+	(void)iovcnt;
+	fail_msg("nfv-vmm sent through a tap queue the kernel owns");
+	return -EIO;
+}
+
+static void ftap_set_rx(struct netdev *nd, bool enable)
+{
+	(void)nd;
+	assert_false(enable); /* nothing may read a tap queue the kernel owns */
+}
+
+static int ftap_set_vnet_hdr(struct netdev *nd, size_t hdr_len, unsigned int offloads)
+{
+	struct ftap *t = nd->priv;
+
+	t->hdr = hdr_len;
+	t->offloads = offloads;
+	t->hdr_calls++;
+	return 0;
+}
+
+static int ftap_set_queue_enabled(struct netdev *nd, bool enable)
+{
+	struct ftap *t = nd->priv;
+
+	if (enable && !t->enabled)
+		t->enables++;
+	if (!enable && t->enabled)
+		t->disables++;
+	t->enabled = enable;
+	return 0;
+}
+
+static const struct netdev_ops ftap_ops = {
+	.type = "tap",
+	.send = ftap_send,
+	.set_rx = ftap_set_rx,
+	.set_vnet_hdr = ftap_set_vnet_hdr,
+	.set_queue_enabled = ftap_set_queue_enabled,
+};
+
+/* ---- the device, as a driver sees it ---- */
+
+struct fx {
+	struct arena *ar;
+	struct io_bus pio, mmio;
+	struct vm_irq irq;
+	struct pci_bus *bus;
+	struct pci_dev *pdev;
+	struct evloop *loop;
+	struct nic_vhost *v;
+	struct netdev *taps[PAIRS];
+	struct vnet *vn;
+	unsigned int slot;
+	uint64_t bar;
+	uint32_t cap_off[6];
+	uint32_t notify_mult;
+	uint16_t cq_avail, cq_next;
+	unsigned int irq_raised; /* INTx asserted */
+};
+
+static int fx_set_level(void *opaque, unsigned int gsi, int level)
+{
+	struct fx *f = opaque;
+
+	(void)gsi;
+	if (level)
+		f->irq_raised++;
+	return 0;
+}
+
+static void fx_find(struct pci_dev *dev, void *arg)
+{
+	struct fx *f = arg;
+
+	if (strcmp(pci_dev_name(dev), "vn-test") == 0)
+		f->pdev = dev;
+}
+
+static uint32_t cfg_rd(struct fx *f, unsigned int off, unsigned int len)
+{
+	return pci_bus_config_read(f->bus, f->slot, 0, off, len);
+}
+
+static uint64_t bar_rd(struct fx *f, uint32_t off, uint32_t len)
+{
+	uint8_t b[8] = { 0 };
+	uint64_t v = 0;
+
+	assert_int_equal(iobus_dispatch(&f->mmio, f->bar + off, b, len, false), 0);
+	for (uint32_t i = 0; i < len; i++)
+		v |= (uint64_t)b[i] << (8 * i);
+	return v;
+}
+
+static void bar_wr(struct fx *f, uint32_t off, uint32_t len, uint64_t v)
+{
+	uint8_t b[8];
+
+	for (uint32_t i = 0; i < len; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+	assert_int_equal(iobus_dispatch(&f->mmio, f->bar + off, b, len, true), 0);
+}
+
+static uint64_t cc_rd(struct fx *f, uint32_t off, uint32_t len)
+{
+	return bar_rd(f, f->cap_off[T_COMMON] + off, len);
+}
+
+static void cc_wr(struct fx *f, uint32_t off, uint32_t len, uint64_t v)
+{
+	bar_wr(f, f->cap_off[T_COMMON] + off, len, v);
+}
+
+static uint8_t *ram(struct fx *f, uint64_t gpa)
+{
+	return f->ar->ram + gpa;
+}
+
+static struct fx *fx_new(void)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct nic_vhost_net_config hc = { .name = "vn-test",
+					   .queue_pairs = PAIRS,
+					   .sys = &fk_sys };
+	struct vnet_config cfg = { .name = "vn-test", .queue_pairs = PAIRS };
+	int fds[PAIRS];
+	char err[256];
+	unsigned int c, hops = 0;
+
+	assert_non_null(f);
+	f->ar = arena_new(RAM_SIZE, 0);
+	iobus_init(&f->pio, "pio");
+	iobus_init(&f->mmio, "mmio");
+	f->irq = (struct vm_irq){ .set_level = fx_set_level, .opaque = f };
+	f->bus = pci_bus_new(&f->pio, &f->mmio, &f->irq);
+	assert_non_null(f->bus);
+	f->loop = evloop_new();
+	assert_non_null(f->loop);
+	f->v = nic_vhost_net_new(f->loop, &f->ar->gm, &hc, err, sizeof(err));
+	assert_non_null(f->v);
+	assert_int_equal(fk.opened, PAIRS);
+	for (unsigned int p = 0; p < PAIRS; p++) {
+		char name[16];
+		struct ftap *t;
+
+		snprintf(name, sizeof(name), "tap:t/q%u", p);
+		f->taps[p] = netdev_alloc(&ftap_ops, name, NULL, sizeof(struct ftap));
+		assert_non_null(f->taps[p]);
+		t = f->taps[p]->priv;
+		t->enabled = true;
+		fds[p] = TAP_FD0 + (int)p;
+	}
+	assert_int_equal(nic_vhost_net_set_taps(f->v, f->taps, fds, PAIRS, err, sizeof(err)), 0);
+	/* A second call, or a wrong count, is refused. */
+	assert_int_equal(nic_vhost_net_set_taps(f->v, f->taps, fds, PAIRS, err, sizeof(err)),
+			 -EINVAL);
+	cfg.mac[0] = 0x52;
+	cfg.mac[5] = 0x01;
+	cfg.vhost = nic_vhost_ops();
+	cfg.vhost_opaque = f->v;
+	f->vn = vnet_new(f->bus, &f->ar->gm, f->loop, &cfg);
+	assert_non_null(f->vn);
+	nic_vhost_attach(f->v, f->vn);
+	pci_bus_for_each(f->bus, fx_find, f);
+	assert_non_null(f->pdev);
+	f->slot = pci_dev_slot(f->pdev);
+	pci_bus_config_write(f->bus, f->slot, 0, 0x04, 2, 0x0006);
+	f->bar = pci_dev_bar_addr(f->pdev, 0);
+	c = cfg_rd(f, CAP_PTR, 1);
+	while (c && hops++ < 48) {
+		if (cfg_rd(f, c, 1) == VNDR) {
+			unsigned int type = cfg_rd(f, c + 3, 1);
+
+			if (type < 6)
+				f->cap_off[type] = cfg_rd(f, c + 8, 4);
+			if (type == T_NOTIFY)
+				f->notify_mult = cfg_rd(f, c + 16, 4);
+		}
+		c = cfg_rd(f, c + 1, 1);
+	}
+	fk.n = 0; /* from here on: what DRIVER_OK and after do */
+	return f;
+}
+
+static void fx_free(struct fx *f)
+{
+	pci_bus_free(f->bus);
+	vnet_free(f->vn);
+	nic_vhost_free(f->v);
+	assert_int_equal(fk.closed, PAIRS);
+	for (unsigned int p = 0; p < PAIRS; p++)
+		netdev_close(f->taps[p]);
+	evloop_free(f->loop);
+	iobus_destroy(&f->pio);
+	iobus_destroy(&f->mmio);
+	arena_free(f->ar);
+	free(f);
+}
+
+static struct ftap *ftap(struct fx *f, unsigned int p)
+{
+	return f->taps[p]->priv;
+}
+
+static uint8_t status(struct fx *f)
+{
+	return (uint8_t)cc_rd(f, STATUS, 1);
+}
+
+static void status_set(struct fx *f, uint8_t bits)
+{
+	cc_wr(f, STATUS, 1, status(f) | bits);
+}
+
+static bool link_up(struct fx *f)
+{
+	return bar_rd(f, f->cap_off[T_DEVICE] + CFG_STATUS, 2) & 1;
+}
+
+static void queue_setup(struct fx *f, uint16_t q)
+{
+	uint64_t base = RING_GPA(q);
+
+	memset(ram(f, base), 0, 0x3000);
+	cc_wr(f, QSEL, 2, q);
+	cc_wr(f, QSIZE, 2, QSZ);
+	cc_wr(f, QDESC, 8, base);
+	cc_wr(f, QDRIVER, 8, base + 0x1000);
+	cc_wr(f, QDEVICE, 8, base + 0x2000);
+	cc_wr(f, QENABLE, 2, 1);
+}
+
+/* Negotiates `features`, sets up every queue (2 pairs and the control queue), DRIVER_OK. */
+static void bring_up(struct fx *f, uint64_t features)
+{
+	status_set(f, S_ACK);
+	status_set(f, S_DRIVER);
+	cc_wr(f, GFSELECT, 4, 0);
+	cc_wr(f, GF, 4, (uint32_t)features);
+	cc_wr(f, GFSELECT, 4, 1);
+	cc_wr(f, GF, 4, features >> 32);
+	status_set(f, S_FEATURES_OK);
+	assert_true(status(f) & S_FEATURES_OK);
+	for (uint16_t q = 0; q <= CQ; q++)
+		queue_setup(f, q);
+	f->cq_avail = f->cq_next = 0;
+	status_set(f, S_DRIVER_OK);
+	assert_true(status(f) & S_DRIVER_OK);
+}
+
+static void doorbell(struct fx *f, uint16_t q)
+{
+	cc_wr(f, QSEL, 2, q);
+	bar_wr(f, f->cap_off[T_NOTIFY] + (uint32_t)cc_rd(f, QNOFF, 2) * f->notify_mult, 2, q);
+}
+
+/* VQ_PAIRS_SET n through the control queue; the ack. */
+static uint8_t set_pairs(struct fx *f, uint16_t n)
+{
+	uint8_t *desc = ram(f, RING_GPA(CQ)), *avail = ram(f, RING_GPA(CQ) + 0x1000);
+	uint8_t *cmd = ram(f, CMD_GPA);
+	uint16_t head = f->cq_next;
+
+	cmd[0] = CTRL_MQ;
+	cmd[1] = CTRL_MQ_VQ_PAIRS_SET;
+	wr16(cmd, 2, n);
+	cmd[0x100] = 0xAA;
+	for (unsigned int i = 0; i < 2; i++) {
+		uint8_t *d = desc + 16 * ((head + i) % QSZ);
+
+		wr32(d, 0, i ? CMD_GPA + 0x100 : CMD_GPA);
+		wr32(d, 4, 0);
+		wr32(d, 8, i ? 1 : 4);
+		wr16(d, 12, i ? 2 : 1);
+		wr16(d, 14, (uint16_t)((head + i + 1) % QSZ));
+	}
+	f->cq_next = (uint16_t)((head + 2) % QSZ);
+	wr16(avail, 4 + 2 * (f->cq_avail % QSZ), head);
+	f->cq_avail++;
+	wr16(avail, 2, f->cq_avail);
+	doorbell(f, CQ);
+	return cmd[0x100];
+}
+
+/* The calls made to pair p's device since `from`, in order. */
+static unsigned int calls_of(unsigned int p, unsigned int from, const struct call **out,
+			     unsigned int max)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = from; i < fk.n && n < max; i++)
+		if (fk.calls[i].fd == VHOST_FD0 + (int)p)
+			out[n++] = &fk.calls[i];
+	return n;
+}
+
+static void expect_ring(struct fx *f, const struct call *const *c, unsigned int ring, uint16_t q,
+			int *call_fd)
+{
+	assert_int_equal(c[0]->req, VHOST_SET_VRING_NUM);
+	assert_int_equal(c[0]->st.index, ring);
+	assert_int_equal(c[0]->st.num, QSZ);
+	assert_int_equal(c[1]->req, VHOST_SET_VRING_BASE);
+	assert_int_equal(c[1]->st.index, ring);
+	assert_int_equal(c[1]->st.num, 0); /* a fresh start */
+	assert_int_equal(c[2]->req, VHOST_SET_VRING_ADDR);
+	assert_int_equal(c[2]->addr.index, ring);
+	assert_int_equal(c[2]->addr.desc_user_addr, (uint64_t)(uintptr_t)ram(f, RING_GPA(q)));
+	assert_int_equal(c[2]->addr.avail_user_addr,
+			 (uint64_t)(uintptr_t)ram(f, RING_GPA(q) + 0x1000));
+	assert_int_equal(c[2]->addr.used_user_addr,
+			 (uint64_t)(uintptr_t)ram(f, RING_GPA(q) + 0x2000));
+	assert_int_equal(c[3]->req, VHOST_SET_VRING_KICK);
+	assert_int_equal(c[3]->file.index, ring);
+	assert_int_equal(c[3]->file.fd, nic_vhost_kick_fd(f->v, q));
+	assert_int_equal(c[4]->req, VHOST_SET_VRING_CALL);
+	assert_int_equal(c[4]->file.index, ring);
+	assert_true(c[4]->file.fd >= 0);
+	assert_int_not_equal(c[4]->file.fd, c[3]->file.fd);
+	*call_fd = c[4]->file.fd;
+}
+
+static void expect_backend(const struct call *c, unsigned int ring, int fd)
+{
+	assert_int_equal(c->req, VHOST_NET_SET_BACKEND);
+	assert_int_equal(c->file.index, ring);
+	assert_int_equal(c->file.fd, fd);
+}
+
+static int reset(void **state)
+{
+	(void)state;
+	memset(&fk, 0, sizeof(fk));
+	fk.features = F_KERNEL;
+	log_set_level(LOG_LVL_ERR);
+	return 0;
+}
+
+/* ---- tests ---- */
+
+/* DRIVER_OK: per pair features, memory, both rings; the backend for the first pair only. */
+static void test_start(void **state)
+{
+	struct fx *f;
+	const struct call *c[32];
+	int call_fds[2 * PAIRS];
+	unsigned int n;
+
+	(void)state;
+	f = fx_new();
+	assert_false(link_up(f));
+	assert_false(nic_vhost_link_up(f->v));
+	/* vhost mode offers no offloads, so the guest's features are all the datapath's. */
+	bring_up(f, F_GUEST);
+	for (unsigned int p = 0; p < PAIRS; p++) {
+		n = calls_of(p, 0, c, 32);
+		assert_int_equal(n, p == 0 ? 14 : 12);
+		assert_int_equal(c[0]->req, VHOST_SET_FEATURES);
+		assert_int_equal(c[0]->u64, F_DATAPATH);
+		assert_int_equal(c[1]->req, VHOST_SET_MEM_TABLE);
+		assert_int_equal(c[1]->nregions, 1);
+		assert_int_equal(c[1]->region.guest_phys_addr, 0);
+		assert_int_equal(c[1]->region.memory_size, RAM_SIZE);
+		assert_int_equal(c[1]->region.userspace_addr, (uint64_t)(uintptr_t)f->ar->ram);
+		expect_ring(f, c + 2, 0, (uint16_t)(2 * p), &call_fds[2 * p]);
+		expect_ring(f, c + 7, 1, (uint16_t)(2 * p + 1), &call_fds[2 * p + 1]);
+		if (p == 0) {
+			expect_backend(c[12], 0, TAP_FD0);
+			expect_backend(c[13], 1, TAP_FD0);
+		}
+		/* The tap and the kernel agree on the 12-byte header; no offloads. */
+		assert_int_equal(ftap(f, p)->hdr, 12);
+		assert_int_equal(ftap(f, p)->offloads, 0);
+	}
+	for (unsigned int q = 1; q < 2 * PAIRS; q++)
+		assert_int_not_equal(call_fds[q], call_fds[q - 1]);
+	/* Pair 1 is not used yet: its tap queue left the steering. */
+	assert_true(ftap(f, 0)->enabled);
+	assert_false(ftap(f, 1)->enabled);
+	assert_true(link_up(f));
+	assert_true(nic_vhost_link_up(f->v));
+	fx_free(f);
+}
+
+/* VQ_PAIRS_SET: pair 1 attached to tap queue 1, then detached again. */
+static void test_set_pairs(void **state)
+{
+	struct fx *f;
+	const struct call *c[8];
+	unsigned int from;
+
+	(void)state;
+	f = fx_new();
+	bring_up(f, F_GUEST);
+	from = fk.n;
+	assert_int_equal(set_pairs(f, 2), 0);
+	assert_int_equal(calls_of(0, from, c, 8), 0);
+	assert_int_equal(calls_of(1, from, c, 8), 2);
+	expect_backend(c[0], 0, TAP_FD0 + 1);
+	expect_backend(c[1], 1, TAP_FD0 + 1);
+	assert_true(ftap(f, 1)->enabled);
+	assert_int_equal(ftap(f, 1)->enables, 1);
+	from = fk.n;
+	assert_int_equal(set_pairs(f, 1), 0);
+	assert_int_equal(calls_of(0, from, c, 8), 0);
+	assert_int_equal(calls_of(1, from, c, 8), 2);
+	expect_backend(c[0], 0, -1);
+	expect_backend(c[1], 1, -1);
+	assert_false(ftap(f, 1)->enabled);
+	assert_true(ftap(f, 0)->enabled);
+	assert_true(link_up(f));
+	fx_free(f);
+}
+
+/* A reset: every ring detached and its base read, link down; a new DRIVER_OK starts again. */
+static void test_stop_restart(void **state)
+{
+	struct fx *f;
+	const struct call *c[32];
+	unsigned int from;
+
+	(void)state;
+	f = fx_new();
+	bring_up(f, F_GUEST);
+	assert_int_equal(set_pairs(f, 2), 0);
+	from = fk.n;
+	cc_wr(f, STATUS, 1, 0);
+	assert_int_equal(status(f), 0);
+	for (unsigned int p = 0; p < PAIRS; p++) {
+		assert_int_equal(calls_of(p, from, c, 32), 4);
+		for (unsigned int r = 0; r < 2; r++) {
+			expect_backend(c[2 * r], r, -1);
+			assert_int_equal(c[2 * r + 1]->req, VHOST_GET_VRING_BASE);
+			assert_int_equal(c[2 * r + 1]->st.index, r);
+		}
+	}
+	assert_false(link_up(f));
+	assert_false(nic_vhost_link_up(f->v));
+	/* Again from scratch: rings from base 0, one pair attached. */
+	from = fk.n;
+	bring_up(f, F_GUEST);
+	assert_int_equal(calls_of(0, from, c, 32), 14);
+	assert_int_equal(c[3]->st.num, 0);
+	assert_int_equal(calls_of(1, from, c, 32), 12);
+	assert_false(ftap(f, 1)->enabled);
+	assert_true(link_up(f));
+	fx_free(f);
+}
+
+/* A kernel without EVENT_IDX: nothing reaches it, the link stays down. */
+static void test_kernel_lacks_feature(void **state)
+{
+	struct fx *f;
+
+	(void)state;
+	fk.features = F_KERNEL & ~F_EVT;
+	f = fx_new();
+	bring_up(f, F_GUEST);
+	assert_int_equal(fk.n, 0);
+	assert_false(link_up(f));
+	assert_false(nic_vhost_link_up(f->v));
+	/* Without EVENT_IDX negotiated the same kernel runs the rings. */
+	cc_wr(f, STATUS, 1, 0);
+	bring_up(f, F_GUEST & ~F_EVT);
+	assert_int_equal(fk.calls[0].req, VHOST_SET_FEATURES);
+	assert_int_equal(fk.calls[0].u64, F_DATAPATH & ~F_EVT);
+	assert_true(link_up(f));
+	fx_free(f);
+}
+
+/*
+ * The kernel's call eventfd becomes the queue's interrupt (INTx here: the
+ * driver did not enable MSI-X), and a doorbell that arrives as a BAR write
+ * reaches the kick eventfd.
+ */
+static void test_call_and_kick(void **state)
+{
+	struct fx *f;
+	const struct call *c[32];
+	uint64_t one = 1, got = 0;
+	int call_fd;
+
+	(void)state;
+	f = fx_new();
+	bring_up(f, F_GUEST);
+	assert_int_equal(calls_of(0, 0, c, 32), 14);
+	call_fd = c[6]->file.fd;	       /* ring 0's CALL */
+	(void)bar_rd(f, f->cap_off[T_ISR], 1); /* the link's config interrupt: read, cleared */
+	assert_int_equal(bar_rd(f, f->cap_off[T_ISR], 1), 0);
+	f->irq_raised = 0;
+	assert_int_equal(write(call_fd, &one, sizeof(one)), (ssize_t)sizeof(one));
+	assert_true(evloop_run_once(f->loop, 100) >= 0);
+	assert_int_equal(bar_rd(f, f->cap_off[T_ISR], 1), 1); /* a queue interrupt */
+	assert_int_equal(f->irq_raised, 1);
+	doorbell(f, 1);
+	assert_int_equal(read(nic_vhost_kick_fd(f->v, 1), &got, sizeof(got)), (ssize_t)sizeof(got));
+	assert_int_equal(got, 1);
+	fx_free(f);
+}
+
+/* The tap's link going down takes the guest's down while the rings run, and back up. */
+static void test_tap_link(void **state)
+{
+	struct fx *f;
+
+	(void)state;
+	f = fx_new();
+	bring_up(f, F_GUEST);
+	assert_true(link_up(f));
+	netdev_set_link(f->taps[0], false);
+	assert_false(link_up(f));
+	netdev_set_link(f->taps[0], true);
+	assert_true(link_up(f));
+	fx_free(f);
+}
+
+/* A host without /dev/vhost-net: one line with the device and how to load it. */
+static void test_open_missing(void **state)
+{
+	struct evloop *loop = evloop_new();
+	struct guest_mem gm = { 0 };
+	struct nic_vhost_net_config hc = { .name = "vn-test", .queue_pairs = 2, .sys = &fk_sys };
+	char err[256] = "";
+
+	(void)state;
+	assert_non_null(loop);
+	fk.open_errno = ENOENT;
+	assert_null(nic_vhost_net_new(loop, &gm, &hc, err, sizeof(err)));
+	assert_non_null(strstr(err, "/dev/vhost-net"));
+	assert_non_null(strstr(err, "modprobe vhost_net"));
+	assert_int_equal(fk.n, 0);
+	/* The second pair's device refused: the first is closed again. */
+	fk.open_ok = 1;
+	assert_null(nic_vhost_net_new(loop, &gm, &hc, err, sizeof(err)));
+	assert_int_equal(fk.opened, 1);
+	assert_int_equal(fk.closed, 1);
+	assert_non_null(strstr(err, "modprobe vhost_net"));
+	evloop_free(loop);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_start, reset),
+		cmocka_unit_test_setup(test_set_pairs, reset),
+		cmocka_unit_test_setup(test_stop_restart, reset),
+		cmocka_unit_test_setup(test_kernel_lacks_feature, reset),
+		cmocka_unit_test_setup(test_call_and_kick, reset),
+		cmocka_unit_test_setup(test_tap_link, reset),
+		cmocka_unit_test_setup(test_open_missing, reset),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
