@@ -26,31 +26,7 @@
 #include "vmm/pci.h"
 
 #include "../support/testutil.h"
-
-#define CAP_PTR 0x34
-#define VNDR 0x09
-#define T_COMMON 1
-#define T_NOTIFY 2
-#define T_DEVICE 4
-
-#define DFSELECT 0x00
-#define DF 0x04
-#define GFSELECT 0x08
-#define GF 0x0C
-#define STATUS 0x14
-#define QSEL 0x16
-#define QSIZE 0x18
-#define QENABLE 0x1C
-#define QNOFF 0x1E
-#define QDESC 0x20
-#define QDRIVER 0x28
-#define QDEVICE 0x30
-
-#define S_ACK 0x01
-#define S_DRIVER 0x02
-#define S_DRIVER_OK 0x04
-#define S_FEATURES_OK 0x08
-#define S_NEEDS_RESET 0x40
+#include "../support/virtio_drv.h"
 
 #define F(n) (1ull << (n))
 #define F_CSUM F(0)
@@ -216,13 +192,9 @@ struct fx {
 	struct fnd *fnd;   /* fnds[0] */
 	struct evloop *loop;
 	struct vnet *vn;
-	unsigned int slot;
-	uint64_t bar;
-	uint32_t cap_off[6];
-	uint32_t notify_mult;
+	struct vdrv drv;
 	uint16_t qsz;
 	struct dq dq[2 * PAIRS + 1];
-	uint64_t features;
 	unsigned int readd; /* chains the driver makes available again while the device sends */
 };
 
@@ -234,54 +206,10 @@ static int fx_set_level(void *opaque, unsigned int gsi, int level)
 	return 0;
 }
 
-static void fx_find(struct pci_dev *dev, void *arg)
-{
-	struct fx *f = arg;
-
-	if (strcmp(pci_dev_name(dev), "vnet-test") == 0)
-		f->pdev = dev;
-}
-
-static uint32_t cfg_rd(struct fx *f, unsigned int off, unsigned int len)
-{
-	return pci_bus_config_read(f->bus, f->slot, 0, off, len);
-}
-
-static uint64_t bar_rd(struct fx *f, uint32_t off, uint32_t len)
-{
-	uint8_t b[8] = { 0 };
-	uint64_t v = 0;
-
-	assert_int_equal(iobus_dispatch(&f->mmio, f->bar + off, b, len, false), 0);
-	for (uint32_t i = 0; i < len; i++)
-		v |= (uint64_t)b[i] << (8 * i);
-	return v;
-}
-
-static void bar_wr(struct fx *f, uint32_t off, uint32_t len, uint64_t v)
-{
-	uint8_t b[8];
-
-	for (uint32_t i = 0; i < len; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-	assert_int_equal(iobus_dispatch(&f->mmio, f->bar + off, b, len, true), 0);
-}
-
-static uint64_t cc_rd(struct fx *f, uint32_t off, uint32_t len)
-{
-	return bar_rd(f, f->cap_off[T_COMMON] + off, len);
-}
-
-static void cc_wr(struct fx *f, uint32_t off, uint32_t len, uint64_t v)
-{
-	bar_wr(f, f->cap_off[T_COMMON] + off, len, v);
-}
-
 static struct fx *fx_create(const struct fx_opts *o)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct vnet_config cfg = { .name = "vnet-test", .queue_pairs = PAIRS, .mtu = 9000 };
-	unsigned int c, hops = 0;
 
 	assert_non_null(f);
 	log_set_level(LOG_LVL_ERR); /* the malformed-ring tests log by design */
@@ -317,23 +245,8 @@ static struct fx *fx_create(const struct fx_opts *o)
 	cfg.nr_netdevs = f->nr_nds;
 	f->vn = vnet_new(f->bus, &f->ar->gm, f->loop, &cfg);
 	assert_non_null(f->vn);
-	pci_bus_for_each(f->bus, fx_find, f);
-	assert_non_null(f->pdev);
-	f->slot = pci_dev_slot(f->pdev);
-	pci_bus_config_write(f->bus, f->slot, 0, 0x04, 2, 0x0006);
-	f->bar = pci_dev_bar_addr(f->pdev, 0);
-	c = cfg_rd(f, CAP_PTR, 1);
-	while (c && hops++ < 48) {
-		if (cfg_rd(f, c, 1) == VNDR) {
-			unsigned int type = cfg_rd(f, c + 3, 1);
-
-			if (type < 6)
-				f->cap_off[type] = cfg_rd(f, c + 8, 4);
-			if (type == T_NOTIFY)
-				f->notify_mult = cfg_rd(f, c + 16, 4);
-		}
-		c = cfg_rd(f, c + 1, 1);
-	}
+	f->pdev = vdrv_init(&f->drv, f->bus, &f->mmio, "vnet-test");
+	vdrv_find_caps(&f->drv, NULL);
 	return f;
 }
 
@@ -370,45 +283,6 @@ static void fx_free(struct fx *f)
 	free(f);
 }
 
-static uint8_t status(struct fx *f)
-{
-	return (uint8_t)cc_rd(f, STATUS, 1);
-}
-
-static void status_set(struct fx *f, uint8_t bits)
-{
-	cc_wr(f, STATUS, 1, status(f) | bits);
-}
-
-static void dev_reset(struct fx *f)
-{
-	cc_wr(f, STATUS, 1, 0);
-	assert_int_equal(status(f), 0);
-}
-
-static uint64_t dev_features(struct fx *f)
-{
-	uint64_t lo;
-
-	cc_wr(f, DFSELECT, 4, 0);
-	lo = cc_rd(f, DF, 4);
-	cc_wr(f, DFSELECT, 4, 1);
-	return lo | cc_rd(f, DF, 4) << 32;
-}
-
-static bool negotiate(struct fx *f, uint64_t features)
-{
-	status_set(f, S_ACK);
-	status_set(f, S_DRIVER);
-	cc_wr(f, GFSELECT, 4, 0);
-	cc_wr(f, GF, 4, (uint32_t)features);
-	cc_wr(f, GFSELECT, 4, 1);
-	cc_wr(f, GF, 4, features >> 32);
-	status_set(f, S_FEATURES_OK);
-	f->features = features;
-	return status(f) & S_FEATURES_OK;
-}
-
 static uint8_t *ram(struct fx *f, uint64_t gpa)
 {
 	return f->ar->ram + gpa;
@@ -420,23 +294,18 @@ static void queue_setup(struct fx *f, uint16_t q)
 	uint64_t base = RING_GPA(q);
 
 	memset(ram(f, base), 0, 0x3000);
-	cc_wr(f, QSEL, 2, q);
-	cc_wr(f, QSIZE, 2, f->qsz);
-	cc_wr(f, QDESC, 8, base);
-	cc_wr(f, QDRIVER, 8, base + 0x1000);
-	cc_wr(f, QDEVICE, 8, base + 0x2000);
-	cc_wr(f, QENABLE, 2, 1);
+	vdrv_queue_setup(&f->drv, q, f->qsz, base);
 	f->dq[q] = (struct dq){ .q = q };
 }
 
 /* Negotiates `features`, sets up `nq` queues, DRIVER_OK. */
 static void bring_up(struct fx *f, uint64_t features, uint16_t nq)
 {
-	assert_true(negotiate(f, features));
+	assert_true(vdrv_negotiate(&f->drv, features));
 	for (uint16_t q = 0; q < nq; q++)
 		queue_setup(f, q);
-	status_set(f, S_DRIVER_OK);
-	assert_true(status(f) & S_DRIVER_OK);
+	vdrv_status_set(&f->drv, S_DRIVER_OK);
+	assert_true(vdrv_status(&f->drv) & S_DRIVER_OK);
 }
 
 struct seg {
@@ -487,12 +356,6 @@ static void post_rx(struct fx *f, uint16_t q, uint64_t gpa, uint32_t stride, uin
 
 		add_chain(f, q, &s, 1);
 	}
-}
-
-static void kick(struct fx *f, uint16_t q)
-{
-	cc_wr(f, QSEL, 2, q);
-	bar_wr(f, f->cap_off[T_NOTIFY] + (uint32_t)cc_rd(f, QNOFF, 2) * f->notify_mult, 2, q);
 }
 
 static uint16_t used_idx(struct fx *f, uint16_t q)
@@ -546,7 +409,7 @@ static unsigned int tx_one(struct fx *f, uint16_t q, const uint8_t *hdr, const u
 		memset(ram(f, s.gpa), 0, HDR);
 	memcpy(ram(f, s.gpa + HDR), fr, len);
 	add_chain(f, q, &s, 1);
-	kick(f, q);
+	vdrv_kick(&f->drv, q);
 	assert_int_equal(used_idx(f, q), (uint16_t)(used + 1));
 	return nd->nframes - before;
 }
@@ -686,7 +549,7 @@ static uint8_t ctrl(struct fx *f, uint16_t cq, const uint8_t *cmd, uint32_t len)
 	memcpy(ram(f, BUF_GPA + 0x8000), cmd, len);
 	ram(f, BUF_GPA + 0x9000)[0] = 0xAA;
 	add_chain(f, cq, s, 2);
-	kick(f, cq);
+	vdrv_kick(&f->drv, cq);
 	assert_int_equal(used_idx(f, cq), (uint16_t)(before + 1));
 	return ram(f, BUF_GPA + 0x9000)[0];
 }
@@ -708,14 +571,14 @@ static void test_ids_features(void **state)
 	uint64_t df;
 
 	(void)state;
-	assert_int_equal(cfg_rd(f, 0x00, 2), 0x1AF4);
-	assert_int_equal(cfg_rd(f, 0x02, 2), 0x1041);
-	df = dev_features(f);
+	assert_int_equal(vdrv_cfg_rd(&f->drv, 0x00, 2), 0x1AF4);
+	assert_int_equal(vdrv_cfg_rd(&f->drv, 0x02, 2), 0x1041);
+	df = vdrv_dev_features(&f->drv);
 	assert_int_equal(df & F_ALL, F_ALL);
 	/* The fake netdev takes no vnet header: no offloads offered. */
 	assert_int_equal(df & (F_CSUM | F_GUEST_CSUM | F_HOST_TSO4), 0);
 	/* A driver that takes less is fine. */
-	assert_true(negotiate(f, F_V1 | F_MAC));
+	assert_true(vdrv_negotiate(&f->drv, F_V1 | F_MAC));
 	fx_free(f);
 }
 
@@ -726,7 +589,7 @@ static void test_vnet_backend(void **state)
 
 	(void)state;
 	/* Offloads offered once the backend took a vnet header. */
-	assert_int_equal(dev_features(f) & (F_CSUM | F_GUEST_CSUM | F_HOST_TSO4),
+	assert_int_equal(vdrv_dev_features(&f->drv) & (F_CSUM | F_GUEST_CSUM | F_HOST_TSO4),
 			 F_CSUM | F_GUEST_CSUM | F_HOST_TSO4);
 	assert_int_equal(f->nd->vnet_hdr_len, HDR);
 	bring_up(f, F_BASE | F_CSUM | F_GUEST_CSUM, 3);
@@ -753,12 +616,12 @@ static void test_features_refused(void **state)
 
 	(void)state;
 	/* An unoffered feature (CSUM): FEATURES_OK reads back clear. */
-	assert_false(negotiate(f, F_BASE | F_CSUM));
-	dev_reset(f);
+	assert_false(vdrv_negotiate(&f->drv, F_BASE | F_CSUM));
+	vdrv_reset(&f->drv);
 	/* CTRL_RX without CTRL_VQ: the device refuses. */
-	assert_false(negotiate(f, F_BASE | F_CTRL_RX));
-	dev_reset(f);
-	assert_true(negotiate(f, F_ALL));
+	assert_false(vdrv_negotiate(&f->drv, F_BASE | F_CTRL_RX));
+	vdrv_reset(&f->drv);
+	assert_true(vdrv_negotiate(&f->drv, F_ALL));
 	fx_free(f);
 }
 
@@ -768,14 +631,14 @@ static void test_config_space(void **state)
 	uint32_t d;
 
 	(void)state;
-	d = f->cap_off[T_DEVICE];
+	d = f->drv.cap_off[T_DEVICE];
 	for (int i = 0; i < 6; i++)
-		assert_int_equal(bar_rd(f, d + (uint32_t)i, 1), mac[i]);
-	assert_int_equal(bar_rd(f, d + 6, 2), 1); /* LINK_UP */
-	assert_int_equal(bar_rd(f, d + 8, 2), PAIRS);
-	assert_int_equal(bar_rd(f, d + 10, 2), 9000);
+		assert_int_equal(vdrv_bar_rd(&f->drv, d + (uint32_t)i, 1), mac[i]);
+	assert_int_equal(vdrv_bar_rd(&f->drv, d + 6, 2), 1); /* LINK_UP */
+	assert_int_equal(vdrv_bar_rd(&f->drv, d + 8, 2), PAIRS);
+	assert_int_equal(vdrv_bar_rd(&f->drv, d + 10, 2), 9000);
 	netdev_set_link(f->nd, false);
-	assert_int_equal(bar_rd(f, d + 6, 2), 0);
+	assert_int_equal(vdrv_bar_rd(&f->drv, d + 6, 2), 0);
 	fx_free(f);
 }
 
@@ -797,7 +660,7 @@ static void test_tx(void **state)
 	memcpy(ram(f, BUF_GPA + 0x1000), fr, 40);
 	memcpy(ram(f, BUF_GPA + 0x2000), fr + 40, 60);
 	add_chain(f, 1, s, 3);
-	kick(f, 1);
+	vdrv_kick(&f->drv, 1);
 	assert_int_equal(f->fnd->nframes, 1);
 	assert_int_equal(f->fnd->len, 100);
 	assert_memory_equal(f->fnd->frame, fr, 100);
@@ -810,7 +673,7 @@ static void test_tx(void **state)
 	s[0].len = HDR + 100;
 	memcpy(ram(f, BUF_GPA + HDR), fr, 100);
 	add_chain(f, 1, s, 1);
-	kick(f, 1);
+	vdrv_kick(&f->drv, 1);
 	assert_int_equal(f->fnd->nframes, 2);
 	assert_memory_equal(f->fnd->frame, fr, 100);
 	fx_free(f);
@@ -886,7 +749,7 @@ static void test_rx_no_room_resume(void **state)
 	add_chain(f, 0, &s, 1);
 	s.gpa = BUF_GPA + 0x2000;
 	add_chain(f, 0, &s, 1);
-	kick(f, 0);
+	vdrv_kick(&f->drv, 0);
 	assert_int_equal(f->fnd->resumes, resumes + 1);
 	assert_int_equal(deliver(f, fr, sizeof(fr)), sizeof(fr));
 	assert_int_equal(used_idx(f, 0), 3);
@@ -927,7 +790,7 @@ static void test_event_idx(void **state)
 		memcpy(ram(f, t.gpa + HDR), fr, 64);
 		add_chain(f, 1, &t, 1);
 		add_chain(f, 1, &t, 1);
-		kick(f, 1);
+		vdrv_kick(&f->drv, 1);
 		assert_int_equal(f->fnd->nframes, 2);
 		assert_int_equal(rd16(ram(f, RING_GPA(1) + 0x2000), 4 + 8 * QSZ), 2);
 	}
@@ -1000,11 +863,11 @@ static void test_ctrl(void **state)
 		uint32_t id, len;
 
 		add_chain(f, cq, &c, 1);
-		kick(f, cq);
+		vdrv_kick(&f->drv, cq);
 		used_elem(f, cq, (uint16_t)(used_idx(f, cq) - 1), &id, &len);
 		assert_int_equal(len, 0);
 	}
-	assert_false(status(f) & S_NEEDS_RESET);
+	assert_false(vdrv_status(&f->drv) & S_NEEDS_RESET);
 	fx_free(f);
 }
 
@@ -1033,21 +896,21 @@ static void test_malformed_tx(void **state)
 	add_chain(f, 1, &s, 1);
 	wr16(desc, 12, 1);
 	wr16(desc, 14, 0);
-	kick(f, 1);
-	assert_true(status(f) & S_NEEDS_RESET);
+	vdrv_kick(&f->drv, 1);
+	assert_true(vdrv_status(&f->drv) & S_NEEDS_RESET);
 	assert_int_equal(f->fnd->nframes, 0);
 	assert_true(stats(f).guest_errors >= 1);
 	/* The datapath stopped: RX is refused, no crash. */
 	make_frame(fr, sizeof(fr), mac);
 	assert_true(deliver(f, fr, sizeof(fr)) < 0);
-	kick(f, 1);
+	vdrv_kick(&f->drv, 1);
 	/* A reset brings it back. */
-	dev_reset(f);
+	vdrv_reset(&f->drv);
 	bring_up(f, F_BASE, 3);
 	s.len = HDR + 64;
 	memcpy(ram(f, BUF_GPA + HDR), fr, 64);
 	add_chain(f, 1, &s, 1);
-	kick(f, 1);
+	vdrv_kick(&f->drv, 1);
 	assert_int_equal(f->fnd->nframes, 1);
 	fx_free(f);
 }
@@ -1064,14 +927,14 @@ static void test_malformed_rx(void **state)
 	make_frame(fr, sizeof(fr), mac);
 	add_chain(f, 0, &s, 1);
 	assert_true(deliver(f, fr, sizeof(fr)) < 0);
-	assert_true(status(f) & S_NEEDS_RESET);
-	dev_reset(f);
+	assert_true(vdrv_status(&f->drv) & S_NEEDS_RESET);
+	vdrv_reset(&f->drv);
 	/* A head index beyond the queue size. */
 	bring_up(f, F_BASE, 3);
 	wr16(avail, 4, QSZ + 3);
 	wr16(avail, 2, 1);
 	assert_true(deliver(f, fr, sizeof(fr)) < 0);
-	assert_true(status(f) & S_NEEDS_RESET);
+	assert_true(vdrv_status(&f->drv) & S_NEEDS_RESET);
 	fx_free(f);
 }
 
@@ -1131,7 +994,7 @@ static void test_mq_steer_per_pair(void **state)
 
 		for (uint16_t i = 0; i < PAIRS; i++)
 			resumes[i] = f->fnds[i]->resumes;
-		kick(f, rxq(2));
+		vdrv_kick(&f->drv, rxq(2));
 		for (uint16_t i = 0; i < PAIRS; i++)
 			assert_int_equal(f->fnds[i]->resumes, resumes[i] + (i == 2));
 	}
@@ -1162,7 +1025,7 @@ static void test_mq_steer_per_pair(void **state)
 		assert_int_equal(used_idx(f, rxq(1)), 2);
 		assert_int_equal(used_idx(f, rxq(3)), 1);
 	}
-	assert_false(status(f) & S_NEEDS_RESET);
+	assert_false(vdrv_status(&f->drv) & S_NEEDS_RESET);
 	fx_free(f);
 }
 
@@ -1487,7 +1350,7 @@ static void tx_expect(struct fx *f, const uint8_t *hdr, const uint8_t *fr, uint3
 		assert_memory_equal(f->fnd->frame, hdr, HDR);
 		assert_memory_equal(f->fnd->frame + HDR, fr, len);
 	}
-	assert_false(status(f) & S_NEEDS_RESET);
+	assert_false(vdrv_status(&f->drv) & S_NEEDS_RESET);
 }
 
 static void test_tx_offload_hdr(void **state)
@@ -1503,7 +1366,7 @@ static void test_tx_offload_hdr(void **state)
 	tx_expect(f, h, fr, sizeof(fr), true);
 	vhdr(h, H_NEEDS_CSUM, GSO_NONE, 0, 34, 16);
 	tx_expect(f, h, fr, sizeof(fr), false);
-	dev_reset(f);
+	vdrv_reset(&f->drv);
 
 	/* CSUM: checksum requests inside the frame pass. */
 	bring_up(f, F_BASE | F_CSUM, 3);
@@ -1526,7 +1389,7 @@ static void test_tx_offload_hdr(void **state)
 	tx_expect(f, h, fr, sizeof(fr), false);
 	vhdr(h, H_NEEDS_CSUM | 0x80, GSO_NONE, 0, 34, 16);
 	tx_expect(f, h, fr, sizeof(fr), false);
-	dev_reset(f);
+	vdrv_reset(&f->drv);
 
 	/* HOST_TSO4 (with CSUM). */
 	bring_up(f, F_BASE | F_CSUM | F_HOST_TSO4, 3);
@@ -1589,7 +1452,7 @@ static void test_rx_offload_hdr(void **state)
 	rx_expect(f, h, fr, sizeof(fr), true);
 	vhdr(h, H_DATA_VALID, GSO_NONE, 0, 0, 0);
 	rx_expect(f, h, fr, sizeof(fr), true);
-	dev_reset(f);
+	vdrv_reset(&f->drv);
 
 	/* GUEST_CSUM + GUEST_TSO4: delivered with the header. */
 	bring_up(f, F_BASE | F_GUEST_CSUM | F_GUEST_TSO4, 3);
@@ -1597,7 +1460,7 @@ static void test_rx_offload_hdr(void **state)
 	rx_expect(f, h, fr, sizeof(fr), true);
 	vhdr(h, H_NEEDS_CSUM, GSO_TCPV6, 1448, 54, 16); /* not TSO6 */
 	rx_expect(f, h, fr, sizeof(fr), false);
-	dev_reset(f);
+	vdrv_reset(&f->drv);
 
 	/* No GUEST_CSUM: neither NEEDS_CSUM nor DATA_VALID. */
 	bring_up(f, F_BASE, 3);
@@ -1607,7 +1470,7 @@ static void test_rx_offload_hdr(void **state)
 	rx_expect(f, h, fr, sizeof(fr), false);
 	vhdr(h, 0, GSO_NONE, 0, 0, 0);
 	rx_expect(f, h, fr, sizeof(fr), true);
-	assert_false(status(f) & S_NEEDS_RESET);
+	assert_false(vdrv_status(&f->drv) & S_NEEDS_RESET);
 	fx_free(f);
 }
 
@@ -1636,16 +1499,16 @@ static void test_backend_offloads(void **state)
 	bring_up(f, F_ALL | guest_all, 2 * PAIRS + 1);
 	assert_backend_offloads(f, NETDEV_OFF_CSUM | NETDEV_OFF_TSO4 | NETDEV_OFF_TSO6, calls);
 	/* Host-side offloads (CSUM, HOST_TSO*) are not what the host may hand over. */
-	dev_reset(f);
+	vdrv_reset(&f->drv);
 	bring_up(f, F_BASE | F_CSUM | F_HOST_TSO4 | F_GUEST_CSUM, 3);
 	assert_backend_offloads(f, NETDEV_OFF_CSUM, calls);
-	dev_reset(f);
+	vdrv_reset(&f->drv);
 	bring_up(f, F_BASE | F_GUEST_CSUM | F_GUEST_TSO6, 3);
 	assert_backend_offloads(f, NETDEV_OFF_CSUM | NETDEV_OFF_TSO6, calls);
-	dev_reset(f);
+	vdrv_reset(&f->drv);
 	bring_up(f, F_BASE | F_CSUM | F_HOST_TSO4 | F_HOST_TSO6, 3);
 	assert_backend_offloads(f, 0, calls);
-	dev_reset(f);
+	vdrv_reset(&f->drv);
 	bring_up(f, F_BASE | guest_all, 3);
 	assert_backend_offloads(f, NETDEV_OFF_CSUM | NETDEV_OFF_TSO4 | NETDEV_OFF_TSO6, calls);
 	fx_free(f);
@@ -1657,31 +1520,32 @@ static void test_features_offload_rules(void **state)
 
 	(void)state;
 	/* 5.1.3.1: TSO needs the checksum offload of its direction. */
-	assert_false(negotiate(f, F_BASE | F_HOST_TSO4));
-	dev_reset(f);
-	assert_false(negotiate(f, F_BASE | F_HOST_TSO6));
-	dev_reset(f);
-	assert_false(negotiate(f, F_BASE | F_GUEST_CSUM | F_HOST_TSO4)); /* the other direction */
-	dev_reset(f);
-	assert_false(negotiate(f, F_BASE | F_GUEST_TSO4));
-	dev_reset(f);
-	assert_false(negotiate(f, F_BASE | F_GUEST_TSO6));
-	dev_reset(f);
-	assert_false(negotiate(f, F_BASE | F_CSUM | F_GUEST_TSO4));
-	dev_reset(f);
+	assert_false(vdrv_negotiate(&f->drv, F_BASE | F_HOST_TSO4));
+	vdrv_reset(&f->drv);
+	assert_false(vdrv_negotiate(&f->drv, F_BASE | F_HOST_TSO6));
+	vdrv_reset(&f->drv);
+	/* The other direction. */
+	assert_false(vdrv_negotiate(&f->drv, F_BASE | F_GUEST_CSUM | F_HOST_TSO4));
+	vdrv_reset(&f->drv);
+	assert_false(vdrv_negotiate(&f->drv, F_BASE | F_GUEST_TSO4));
+	vdrv_reset(&f->drv);
+	assert_false(vdrv_negotiate(&f->drv, F_BASE | F_GUEST_TSO6));
+	vdrv_reset(&f->drv);
+	assert_false(vdrv_negotiate(&f->drv, F_BASE | F_CSUM | F_GUEST_TSO4));
+	vdrv_reset(&f->drv);
 	/* MQ needs the control queue. */
-	assert_false(negotiate(f, F_BASE | F_MQ));
-	dev_reset(f);
-	assert_false(negotiate(f, F_BASE | F_CTRL_VLAN));
-	dev_reset(f);
-	assert_true(negotiate(f, F_BASE | F_MQ | F_CTRL_VQ));
-	dev_reset(f);
-	assert_true(negotiate(f, F_BASE | F_CSUM | F_HOST_TSO4 | F_HOST_TSO6));
-	dev_reset(f);
-	assert_true(negotiate(f, F_BASE | F_GUEST_CSUM | F_GUEST_TSO4 | F_GUEST_TSO6));
-	dev_reset(f);
-	assert_true(negotiate(f, F_ALL | F_CSUM | F_GUEST_CSUM | F_HOST_TSO4 | F_HOST_TSO6 |
-					 F_GUEST_TSO4 | F_GUEST_TSO6));
+	assert_false(vdrv_negotiate(&f->drv, F_BASE | F_MQ));
+	vdrv_reset(&f->drv);
+	assert_false(vdrv_negotiate(&f->drv, F_BASE | F_CTRL_VLAN));
+	vdrv_reset(&f->drv);
+	assert_true(vdrv_negotiate(&f->drv, F_BASE | F_MQ | F_CTRL_VQ));
+	vdrv_reset(&f->drv);
+	assert_true(vdrv_negotiate(&f->drv, F_BASE | F_CSUM | F_HOST_TSO4 | F_HOST_TSO6));
+	vdrv_reset(&f->drv);
+	assert_true(vdrv_negotiate(&f->drv, F_BASE | F_GUEST_CSUM | F_GUEST_TSO4 | F_GUEST_TSO6));
+	vdrv_reset(&f->drv);
+	assert_true(vdrv_negotiate(&f->drv, F_ALL | F_CSUM | F_GUEST_CSUM | F_HOST_TSO4 |
+						    F_HOST_TSO6 | F_GUEST_TSO4 | F_GUEST_TSO6));
 	fx_free(f);
 }
 
@@ -1714,7 +1578,7 @@ static struct fx *tx_over_budget(bool loop, uint64_t features, unsigned int extr
 		add_chain(f, 1, &s, 1);
 	f->readd = extra;
 	f->fnd->on_send = readd_prev;
-	kick(f, 1);
+	vdrv_kick(&f->drv, 1);
 	/* One budget's worth; the driver added every extra chain meanwhile. */
 	assert_int_equal(f->readd, 0);
 	assert_int_equal(f->fnd->nframes, TX_BURST);
@@ -1741,7 +1605,7 @@ static void test_tx_rekick(void **state)
 	assert_int_equal(qstats(f, 0).tx_frames, TX_BURST + extra);
 	assert_int_equal(stats(f).guest_errors, 0);
 	assert_int_equal(stats(f).tx_dropped, 0);
-	assert_false(status(f) & S_NEEDS_RESET);
+	assert_false(vdrv_status(&f->drv) & S_NEEDS_RESET);
 	fx_free(f);
 }
 
@@ -1752,7 +1616,7 @@ static void test_tx_budget_no_loop(void **state)
 
 	(void)state;
 	/* Without a loop, the rest waits for the next doorbell. */
-	kick(f, 1);
+	vdrv_kick(&f->drv, 1);
 	assert_int_equal(f->fnd->nframes, TX_BURST + extra);
 	assert_int_equal(used_idx(f, 1), TX_BURST + extra);
 	assert_int_equal(stats(f).guest_errors, 0);
@@ -1765,7 +1629,7 @@ static void test_tx_rekick_reset(void **state)
 	struct fx *f = tx_over_budget(true, F_BASE, 10);
 
 	(void)state;
-	dev_reset(f);
+	vdrv_reset(&f->drv);
 	assert_true(evloop_run_once(f->loop, 0) >= 0);
 	assert_int_equal(f->fnd->nframes, TX_BURST);
 	assert_int_equal(stats(f).guest_errors, 0);
@@ -1790,7 +1654,7 @@ static void test_mq_reset_renegotiate(void **state)
 	assert_int_equal(deliver_on(f, 1, NULL, fr, sizeof(fr)), sizeof(fr));
 	assert_int_equal(used_idx(f, rxq(1)), 1);
 
-	dev_reset(f);
+	vdrv_reset(&f->drv);
 	assert_int_equal(vnet_active_pairs(f->vn), 1);
 	/* Not running: every frame is dropped, not held. */
 	for (uint16_t i = 0; i < PAIRS; i++)
@@ -1814,7 +1678,7 @@ static void test_mq_reset_renegotiate(void **state)
 			 ACK_ERR);
 	assert_int_equal(vnet_active_pairs(f->vn), 1);
 	assert_enabled(f, 1);
-	assert_false(status(f) & S_NEEDS_RESET);
+	assert_false(vdrv_status(&f->drv) & S_NEEDS_RESET);
 	fx_free(f);
 }
 
@@ -1836,13 +1700,13 @@ static void test_queue_stats(void **state)
 	assert_int_equal(tx_one(f, txq(1), NULL, fr, sizeof(fr)), 1);
 	assert_int_equal(tx_one(f, txq(1), NULL, fr, sizeof(fr)), 1);
 	assert_int_equal(tx_one(f, txq(2), NULL, fr, sizeof(fr)), 1);
-	kick(f, txq(3));
+	vdrv_kick(&f->drv, txq(3));
 	/* RX: buffers on every receiveq, each rung once; 16 flows spread by hash. */
 	for (uint16_t i = 0; i < PAIRS; i++) {
 		post_rx(f, rxq(i), RXBUF_GPA(rxq(i)), 256, 256, QSZ);
-		kick(f, rxq(i));
+		vdrv_kick(&f->drv, rxq(i));
 	}
-	kick(f, rxq(0));
+	vdrv_kick(&f->drv, rxq(0));
 	for (uint16_t k = 0; k < 16; k++) {
 		udp4_frame(fr, 0x0a000001, 0x0a000002, (uint16_t)(7000 + k), 80);
 		per_pair[vnet_flow_hash(fr, sizeof(fr)) % PAIRS]++;

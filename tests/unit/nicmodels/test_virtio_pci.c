@@ -21,40 +21,7 @@
 #include "vmm/pci.h"
 
 #include "../support/testutil.h"
-
-/* Offsets spelled out from the specification (4.1.4), apart from the model's. */
-#define CAP_PTR 0x34
-#define VNDR 0x09
-#define MSIX_ID 0x11
-#define T_COMMON 1
-#define T_NOTIFY 2
-#define T_ISR 3
-#define T_DEVICE 4
-#define T_PCI_CFG 5
-
-#define DFSELECT 0x00
-#define DF 0x04
-#define GFSELECT 0x08
-#define GF 0x0C
-#define MSIXCFG 0x10
-#define NUMQ 0x12
-#define STATUS 0x14
-#define CFGGEN 0x15
-#define QSEL 0x16
-#define QSIZE 0x18
-#define QMSIX 0x1A
-#define QENABLE 0x1C
-#define QNOFF 0x1E
-#define QDESC 0x20
-#define QDRIVER 0x28
-#define QDEVICE 0x30
-
-#define S_ACK 0x01
-#define S_DRIVER 0x02
-#define S_DRIVER_OK 0x04
-#define S_FEATURES_OK 0x08
-#define S_NEEDS_RESET 0x40
-#define S_FAILED 0x80
+#include "../support/virtio_drv.h"
 
 #define RAM_SIZE (1u << 20)
 #define NQ 2
@@ -184,13 +151,7 @@ struct fx {
 	struct pci_dev *pdev;
 	struct virtio_pci *vp;
 	struct tdev t;
-	unsigned int slot;
-	uint64_t bar;
-	/* Found by the capability walk. */
-	unsigned int cap[6];
-	uint32_t cap_off[6], cap_len[6];
-	uint32_t notify_mult;
-	unsigned int msix_cap;
+	struct vdrv drv;
 	/* Doorbell hook records: where each queue's is bound, and every call. */
 	unsigned int db_calls;
 	uint64_t db_gpa[NQ];
@@ -219,14 +180,6 @@ static int fx_send_msi(void *opaque, uint64_t addr, uint32_t data)
 	f->msi_addr = addr;
 	f->msi_data = data;
 	return 0;
-}
-
-static void fx_find(struct pci_dev *dev, void *arg)
-{
-	struct fx *f = arg;
-
-	if (strcmp(pci_dev_name(dev), "virtio-test") == 0)
-		f->pdev = dev;
 }
 
 /* Behaves as an ioeventfd would: one per queue, removed where it was added. */
@@ -273,42 +226,15 @@ static int fx_msix_raise(void *opaque, uint16_t vector)
 	return 0;
 }
 
-static uint32_t cfg_rd(struct fx *f, unsigned int off, unsigned int len)
+/* What 4.1.4 asks of each vendor capability, before the walk records it. */
+static void fx_check_cap(struct vdrv *d, unsigned int c)
 {
-	return pci_bus_config_read(f->bus, f->slot, 0, off, len);
-}
+	unsigned int type = vdrv_cfg_rd(d, c + 3, 1);
 
-static void cfg_wr(struct fx *f, unsigned int off, unsigned int len, uint32_t v)
-{
-	pci_bus_config_write(f->bus, f->slot, 0, off, len, v);
-}
-
-static void fx_walk_caps(struct fx *f)
-{
-	unsigned int c = cfg_rd(f, CAP_PTR, 1), hops = 0;
-
-	assert_true(cfg_rd(f, 0x06, 2) & 0x10); /* capability list */
-	while (c && hops++ < 48) {
-		unsigned int id = cfg_rd(f, c, 1);
-
-		if (id == VNDR) {
-			unsigned int type = cfg_rd(f, c + 3, 1);
-
-			assert_true(type >= 1 && type <= 5);
-			assert_int_equal(f->cap[type], 0); /* one of each */
-			f->cap[type] = c;
-			assert_int_equal(cfg_rd(f, c + 4, 1), 0); /* BAR 0 */
-			f->cap_off[type] = cfg_rd(f, c + 8, 4);
-			f->cap_len[type] = cfg_rd(f, c + 12, 4);
-			assert_int_equal(cfg_rd(f, c + 2, 1),
-					 type == T_NOTIFY || type == T_PCI_CFG ? 20 : 16);
-			if (type == T_NOTIFY)
-				f->notify_mult = cfg_rd(f, c + 16, 4);
-		} else if (id == MSIX_ID) {
-			f->msix_cap = c;
-		}
-		c = cfg_rd(f, c + 1, 1);
-	}
+	assert_true(type >= 1 && type <= 5);
+	assert_int_equal(d->cap[type], 0);	       /* one of each */
+	assert_int_equal(vdrv_cfg_rd(d, c + 4, 1), 0); /* BAR 0 */
+	assert_int_equal(vdrv_cfg_rd(d, c + 2, 1), type == T_NOTIFY || type == T_PCI_CFG ? 20 : 16);
 }
 
 /* A transport with hooks or none, MSI-X or none (no_msix), in `slot` (0: next free). */
@@ -347,14 +273,12 @@ static struct fx *fx_new_cfg(bool hooks, bool no_msix, unsigned int slot)
 	f->vp = virtio_pci_new(f->bus, &f->ar->gm, &cfg);
 	assert_non_null(f->vp);
 	f->t.vp = f->vp;
-	pci_bus_for_each(f->bus, fx_find, f);
-	assert_non_null(f->pdev);
+	f->pdev = vdrv_init(&f->drv, f->bus, &f->mmio, "virtio-test");
 	assert_ptr_equal(f->pdev, virtio_pci_pci_dev(f->vp));
-	f->slot = pci_dev_slot(f->pdev);
-	cfg_wr(f, 0x04, 2, 0x0006); /* memory decoding, bus master */
-	f->bar = pci_dev_bar_addr(f->pdev, 0);
-	assert_true(f->bar != 0);
-	fx_walk_caps(f);
+	f->drv.addr_halves = true; /* ring addresses in 32-bit halves, as Linux writes them */
+	assert_true(f->drv.bar != 0);
+	assert_true(vdrv_cfg_rd(&f->drv, 0x06, 2) & 0x10); /* capability list */
+	vdrv_find_caps(&f->drv, fx_check_cap);
 	return f;
 }
 
@@ -373,92 +297,7 @@ static void fx_free(struct fx *f)
 	free(f);
 }
 
-static uint64_t bar_rd(struct fx *f, uint32_t off, uint32_t len)
-{
-	uint8_t b[8] = { 0 };
-	uint64_t v = 0;
-
-	assert_int_equal(iobus_dispatch(&f->mmio, f->bar + off, b, len, false), 0);
-	for (uint32_t i = 0; i < len; i++)
-		v |= (uint64_t)b[i] << (8 * i);
-	return v;
-}
-
-static void bar_wr(struct fx *f, uint32_t off, uint32_t len, uint64_t v)
-{
-	uint8_t b[8];
-
-	for (uint32_t i = 0; i < len; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-	assert_int_equal(iobus_dispatch(&f->mmio, f->bar + off, b, len, true), 0);
-}
-
-static uint64_t cc_rd(struct fx *f, uint32_t off, uint32_t len)
-{
-	return bar_rd(f, f->cap_off[T_COMMON] + off, len);
-}
-
-static void cc_wr(struct fx *f, uint32_t off, uint32_t len, uint64_t v)
-{
-	bar_wr(f, f->cap_off[T_COMMON] + off, len, v);
-}
-
-static uint64_t dev_features(struct fx *f)
-{
-	cc_wr(f, DFSELECT, 4, 0);
-	uint64_t lo = cc_rd(f, DF, 4);
-	cc_wr(f, DFSELECT, 4, 1);
-	return lo | cc_rd(f, DF, 4) << 32;
-}
-
-static void drv_features(struct fx *f, uint64_t v)
-{
-	cc_wr(f, GFSELECT, 4, 0);
-	cc_wr(f, GF, 4, (uint32_t)v);
-	cc_wr(f, GFSELECT, 4, 1);
-	cc_wr(f, GF, 4, v >> 32);
-}
-
-static uint8_t status(struct fx *f)
-{
-	return (uint8_t)cc_rd(f, STATUS, 1);
-}
-
-static void status_set(struct fx *f, uint8_t bits)
-{
-	cc_wr(f, STATUS, 1, status(f) | bits);
-}
-
-/* ACKNOWLEDGE, DRIVER, features, FEATURES_OK: true when the device took them. */
-static bool negotiate(struct fx *f, uint64_t features)
-{
-	status_set(f, S_ACK);
-	status_set(f, S_DRIVER);
-	drv_features(f, features);
-	status_set(f, S_FEATURES_OK);
-	return status(f) & S_FEATURES_OK;
-}
-
-/* Queue q with rings at base, base + 0x1000, base + 0x2000. */
-static void queue_setup(struct fx *f, uint16_t q, uint16_t size, uint64_t base)
-{
-	cc_wr(f, QSEL, 2, q);
-	cc_wr(f, QSIZE, 2, size);
-	cc_wr(f, QDESC, 4, (uint32_t)base);
-	cc_wr(f, QDESC + 4, 4, base >> 32);
-	cc_wr(f, QDRIVER, 4, (uint32_t)(base + 0x1000));
-	cc_wr(f, QDRIVER + 4, 4, (base + 0x1000) >> 32);
-	cc_wr(f, QDEVICE, 8, base + 0x2000);
-	cc_wr(f, QENABLE, 2, 1);
-}
-
-static uint32_t notify_addr(struct fx *f, uint16_t q)
-{
-	cc_wr(f, QSEL, 2, q);
-	return f->cap_off[T_NOTIFY] + (uint32_t)cc_rd(f, QNOFF, 2) * f->notify_mult;
-}
-
-/* Offers buffer `id` (256 writable bytes at buf) in the rings queue_setup() put at base. */
+/* Offers buffer `id` (256 writable bytes at buf) in the rings vdrv_queue_setup() put at base. */
 static void drv_give(struct fx *f, uint64_t base, uint16_t size, uint16_t id, uint64_t buf)
 {
 	uint8_t *ram = f->ar->ram;
@@ -487,23 +326,23 @@ static uint32_t drv_used_id(struct fx *f, uint64_t base, uint16_t size, uint16_t
 /* Every register of queue q reads its reset value. Selects q. */
 static void queue_regs_reset(struct fx *f, uint16_t q)
 {
-	cc_wr(f, QSEL, 2, q);
-	assert_int_equal(cc_rd(f, QSIZE, 2), QMAX);
-	assert_int_equal(cc_rd(f, QMSIX, 2), VIRTIO_MSI_NO_VECTOR);
-	assert_int_equal(cc_rd(f, QENABLE, 2), 0);
-	assert_int_equal(cc_rd(f, QNOFF, 2), q);
-	assert_int_equal(cc_rd(f, QDESC, 8), 0);
-	assert_int_equal(cc_rd(f, QDRIVER, 8), 0);
-	assert_int_equal(cc_rd(f, QDEVICE, 8), 0);
+	vdrv_cc_wr(&f->drv, QSEL, 2, q);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QSIZE, 2), QMAX);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QMSIX, 2), VIRTIO_MSI_NO_VECTOR);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QENABLE, 2), 0);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QNOFF, 2), q);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QDESC, 8), 0);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QDRIVER, 8), 0);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QDEVICE, 8), 0);
 	assert_false(virtq_enabled(virtio_pci_queue(f->vp, q)));
 }
 
 /* The guest moves BAR 0 (64-bit; kept below 4 GiB here). */
 static void bar_move(struct fx *f, uint32_t addr)
 {
-	cfg_wr(f, 0x10, 4, addr);
-	cfg_wr(f, 0x14, 4, 0);
-	f->bar = addr;
+	vdrv_cfg_wr(&f->drv, 0x10, 4, addr);
+	vdrv_cfg_wr(&f->drv, 0x14, 4, 0);
+	f->drv.bar = addr;
 }
 
 /* ---- tests ---- */
@@ -513,30 +352,31 @@ static void test_ids_and_caps(void **state)
 	struct fx *f = fx_new(false);
 
 	(void)state;
-	assert_int_equal(cfg_rd(f, 0x00, 2), 0x1AF4);
-	assert_int_equal(cfg_rd(f, 0x02, 2), 0x1040 + 42);
-	assert_int_equal(cfg_rd(f, 0x08, 1), 1); /* revision */
-	assert_int_equal(cfg_rd(f, 0x2C, 2), 0x1AF4);
+	assert_int_equal(vdrv_cfg_rd(&f->drv, 0x00, 2), 0x1AF4);
+	assert_int_equal(vdrv_cfg_rd(&f->drv, 0x02, 2), 0x1040 + 42);
+	assert_int_equal(vdrv_cfg_rd(&f->drv, 0x08, 1), 1); /* revision */
+	assert_int_equal(vdrv_cfg_rd(&f->drv, 0x2C, 2), 0x1AF4);
 	/* BAR 0 is 64-bit memory. */
-	assert_int_equal(cfg_rd(f, 0x10, 4) & 0x7, 0x4);
+	assert_int_equal(vdrv_cfg_rd(&f->drv, 0x10, 4) & 0x7, 0x4);
 	/* The four virtio regions, and the PCI_CFG window. */
 	for (int t = T_COMMON; t <= T_PCI_CFG; t++)
-		assert_true(f->cap[t] >= 0x40);
-	assert_int_equal(f->cap_off[T_COMMON], 0x0000);
-	assert_true(f->cap_len[T_COMMON] >= 0x38);
-	assert_int_equal(f->cap_off[T_ISR], 0x1000);
-	assert_true(f->cap_len[T_ISR] >= 1);
-	assert_int_equal(f->cap_off[T_DEVICE], 0x2000);
-	assert_int_equal(f->cap_len[T_DEVICE], 8);
-	assert_int_equal(f->cap_off[T_NOTIFY], 0x3000);
-	assert_int_equal(f->notify_mult, 4);
-	assert_int_equal(f->cap_len[T_NOTIFY], NQ * 4);
+		assert_true(f->drv.cap[t] >= 0x40);
+	assert_int_equal(f->drv.cap_off[T_COMMON], 0x0000);
+	assert_true(f->drv.cap_len[T_COMMON] >= 0x38);
+	assert_int_equal(f->drv.cap_off[T_ISR], 0x1000);
+	assert_true(f->drv.cap_len[T_ISR] >= 1);
+	assert_int_equal(f->drv.cap_off[T_DEVICE], 0x2000);
+	assert_int_equal(f->drv.cap_len[T_DEVICE], 8);
+	assert_int_equal(f->drv.cap_off[T_NOTIFY], 0x3000);
+	assert_int_equal(f->drv.notify_mult, 4);
+	assert_int_equal(f->drv.cap_len[T_NOTIFY], NQ * 4);
 	/* All regions inside the 32 KiB BAR, none overlapping the MSI-X table. */
 	for (int t = T_COMMON; t <= T_DEVICE; t++)
-		assert_true(f->cap_off[t] + f->cap_len[t] <= 0x4000);
-	assert_true(f->msix_cap >= 0x40);
-	assert_int_equal(cfg_rd(f, f->msix_cap + 2, 2) & 0x7FF, NQ); /* NQ + 1 vectors */
-	assert_int_equal(cc_rd(f, NUMQ, 2), NQ);
+		assert_true(f->drv.cap_off[t] + f->drv.cap_len[t] <= 0x4000);
+	assert_true(f->drv.msix_cap >= 0x40);
+	/* NQ + 1 vectors */
+	assert_int_equal(vdrv_cfg_rd(&f->drv, f->drv.msix_cap + 2, 2) & 0x7FF, NQ);
+	assert_int_equal(vdrv_cc_rd(&f->drv, NUMQ, 2), NQ);
 	fx_free(f);
 }
 
@@ -545,17 +385,17 @@ static void test_features(void **state)
 	struct fx *f = fx_new(false);
 
 	(void)state;
-	assert_int_equal(dev_features(f), F_OFFER | F_V1);
-	cc_wr(f, DFSELECT, 4, 2);
-	assert_int_equal(cc_rd(f, DF, 4), 0);
+	assert_int_equal(vdrv_dev_features(&f->drv), F_OFFER | F_V1);
+	vdrv_cc_wr(&f->drv, DFSELECT, 4, 2);
+	assert_int_equal(vdrv_cc_rd(&f->drv, DF, 4), 0);
 	/* A driver that refuses features: takes VERSION_1 and one device bit only. */
-	assert_true(negotiate(f, F_V1 | F_DEV5));
+	assert_true(vdrv_negotiate(&f->drv, F_V1 | F_DEV5));
 	assert_int_equal(virtio_pci_features(f->vp), F_V1 | F_DEV5);
 	assert_int_equal(f->t.features_seen, F_V1 | F_DEV5);
-	cc_wr(f, GFSELECT, 4, 0);
-	assert_int_equal(cc_rd(f, GF, 4), F_DEV5);
+	vdrv_cc_wr(&f->drv, GFSELECT, 4, 0);
+	assert_int_equal(vdrv_cc_rd(&f->drv, GF, 4), F_DEV5);
 	/* Frozen after FEATURES_OK. */
-	cc_wr(f, GF, 4, 0xFFFFFFFF);
+	vdrv_cc_wr(&f->drv, GF, 4, 0xFFFFFFFF);
 	assert_int_equal(virtio_pci_features(f->vp), F_V1 | F_DEV5);
 	fx_free(f);
 }
@@ -567,34 +407,33 @@ static void test_features_refused(void **state)
 	(void)state;
 	/* A feature never offered: FEATURES_OK reads back clear. */
 	f = fx_new(false);
-	assert_false(negotiate(f, F_V1 | (1ull << 7)));
-	assert_int_equal(status(f), S_ACK | S_DRIVER);
+	assert_false(vdrv_negotiate(&f->drv, F_V1 | (1ull << 7)));
+	assert_int_equal(vdrv_status(&f->drv), S_ACK | S_DRIVER);
 	/* DRIVER_OK without FEATURES_OK does not stick either. */
-	status_set(f, S_DRIVER_OK);
-	assert_int_equal(status(f) & S_DRIVER_OK, 0);
+	vdrv_status_set(&f->drv, S_DRIVER_OK);
+	assert_int_equal(vdrv_status(&f->drv) & S_DRIVER_OK, 0);
 	assert_int_equal(f->t.driver_oks, 0);
 	/* After a reset the driver retries with a subset. */
-	cc_wr(f, STATUS, 1, 0);
-	assert_int_equal(status(f), 0);
-	assert_true(negotiate(f, F_V1 | F_DEV0));
+	vdrv_reset(&f->drv);
+	assert_true(vdrv_negotiate(&f->drv, F_V1 | F_DEV0));
 	fx_free(f);
 
 	/* No VERSION_1: refused. */
 	f = fx_new(false);
-	assert_false(negotiate(f, F_DEV0));
+	assert_false(vdrv_negotiate(&f->drv, F_DEV0));
 	fx_free(f);
 
 	/* Without ACKNOWLEDGE and DRIVER first: refused. */
 	f = fx_new(false);
-	drv_features(f, F_V1);
-	cc_wr(f, STATUS, 1, S_FEATURES_OK);
-	assert_int_equal(status(f) & S_FEATURES_OK, 0);
+	vdrv_drv_features(&f->drv, F_V1);
+	vdrv_cc_wr(&f->drv, STATUS, 1, S_FEATURES_OK);
+	assert_int_equal(vdrv_status(&f->drv) & S_FEATURES_OK, 0);
 	fx_free(f);
 
 	/* The device type says no. */
 	f = fx_new(false);
 	f->t.features_ok_ret = -EINVAL;
-	assert_false(negotiate(f, F_V1 | F_DEV0));
+	assert_false(vdrv_negotiate(&f->drv, F_V1 | F_DEV0));
 	fx_free(f);
 }
 
@@ -605,84 +444,83 @@ static void test_status_and_reset(void **state)
 
 	(void)state;
 	f->t.consume = true;
-	assert_int_equal(status(f), 0);
-	status_set(f, S_ACK);
-	assert_int_equal(status(f), S_ACK);
+	assert_int_equal(vdrv_status(&f->drv), 0);
+	vdrv_status_set(&f->drv, S_ACK);
+	assert_int_equal(vdrv_status(&f->drv), S_ACK);
 	assert_int_equal(f->t.last_new, S_ACK);
 	/* The driver cannot clear a bit but through reset, nor set NEEDS_RESET. */
-	cc_wr(f, STATUS, 1, S_DRIVER | S_NEEDS_RESET);
-	assert_int_equal(status(f), S_ACK | S_DRIVER);
-	assert_true(negotiate(f, F_V1 | F_IND | F_EVT));
-	queue_setup(f, 0, 64, 0x10000);
-	queue_setup(f, 1, 64, 0x20000);
-	cc_wr(f, MSIXCFG, 2, 0);
-	cc_wr(f, QMSIX, 2, 1); /* queue 1 */
-	status_set(f, S_DRIVER_OK);
-	assert_int_equal(status(f), S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	vdrv_cc_wr(&f->drv, STATUS, 1, S_DRIVER | S_NEEDS_RESET);
+	assert_int_equal(vdrv_status(&f->drv), S_ACK | S_DRIVER);
+	assert_true(vdrv_negotiate(&f->drv, F_V1 | F_IND | F_EVT));
+	vdrv_queue_setup(&f->drv, 0, 64, 0x10000);
+	vdrv_queue_setup(&f->drv, 1, 64, 0x20000);
+	vdrv_cc_wr(&f->drv, MSIXCFG, 2, 0);
+	vdrv_cc_wr(&f->drv, QMSIX, 2, 1); /* queue 1 */
+	vdrv_status_set(&f->drv, S_DRIVER_OK);
+	assert_int_equal(vdrv_status(&f->drv), S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
 	assert_int_equal(f->t.driver_oks, 1);
 	assert_true(virtq_enabled(virtio_pci_queue(f->vp, 0)));
 	assert_true(f->db_bound[0] && f->db_bound[1]);
 	/* Use queue 1: two buffers, one doorbell, both used, one interrupt (MSI-X). */
-	cfg_wr(f, f->msix_cap + 2, 2, 0x8000);
+	vdrv_cfg_wr(&f->drv, f->drv.msix_cap + 2, 2, 0x8000);
 	drv_give(f, 0x20000, 64, 0, 0x80000);
 	drv_give(f, 0x20000, 64, 1, 0x80100);
-	bar_wr(f, notify_addr(f, 1), 2, 1);
+	vdrv_kick(&f->drv, 1);
 	assert_int_equal(f->t.used[1], 2);
 	assert_int_equal(drv_used_idx(f, 0x20000), 2);
 	assert_int_equal(f->t.irqs[1], 1);
 	assert_int_equal(f->raised, 1);
 	assert_int_equal(f->raised_vector, 1);
 	/* Leave selectors and the ISR away from their reset values. */
-	cc_wr(f, DFSELECT, 4, 1);
-	cc_wr(f, GFSELECT, 4, 1);
-	cc_wr(f, QSEL, 2, 1);
+	vdrv_cc_wr(&f->drv, DFSELECT, 4, 1);
+	vdrv_cc_wr(&f->drv, GFSELECT, 4, 1);
+	vdrv_cc_wr(&f->drv, QSEL, 2, 1);
 	virtio_pci_config_changed(f->vp);
 	/* FAILED is the driver's to set. */
-	status_set(f, S_FAILED);
-	assert_true(status(f) & S_FAILED);
+	vdrv_status_set(&f->drv, S_FAILED);
+	assert_true(vdrv_status(&f->drv) & S_FAILED);
 
 	/* Reset: status 0 at once, queues disabled, registers back to defaults. */
-	cc_wr(f, STATUS, 1, 0);
-	assert_int_equal(status(f), 0);
+	vdrv_reset(&f->drv);
 	assert_int_equal(f->t.resets, 2); /* once at creation, once now */
 	assert_int_equal(f->t.last_new, 0);
 	assert_int_equal(virtio_pci_features(f->vp), 0);
 	/* Every doorbell withdrawn, from where it was offered. */
 	assert_int_equal(f->db_calls, 4);
 	assert_false(f->db_bound[0] || f->db_bound[1]);
-	assert_int_equal(cc_rd(f, QSEL, 2), 0);
-	assert_int_equal(cc_rd(f, DFSELECT, 4), 0);
-	assert_int_equal(cc_rd(f, GFSELECT, 4), 0);
-	assert_int_equal(cc_rd(f, GF, 4), 0);
-	assert_int_equal(cc_rd(f, MSIXCFG, 2), VIRTIO_MSI_NO_VECTOR);
-	assert_int_equal(bar_rd(f, f->cap_off[T_ISR], 1), 0);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QSEL, 2), 0);
+	assert_int_equal(vdrv_cc_rd(&f->drv, DFSELECT, 4), 0);
+	assert_int_equal(vdrv_cc_rd(&f->drv, GFSELECT, 4), 0);
+	assert_int_equal(vdrv_cc_rd(&f->drv, GF, 4), 0);
+	assert_int_equal(vdrv_cc_rd(&f->drv, MSIXCFG, 2), VIRTIO_MSI_NO_VECTOR);
+	assert_int_equal(vdrv_bar_rd(&f->drv, f->drv.cap_off[T_ISR], 1), 0);
 	for (uint16_t q = 0; q < NQ; q++)
 		queue_regs_reset(f, q);
 	/* Doorbells of a reset device reach nothing. */
 	drv_give(f, 0x20000, 64, 2, 0x80200);
-	bar_wr(f, notify_addr(f, 1), 2, 1);
+	vdrv_kick(&f->drv, 1);
 	virtio_pci_kick(f->vp, 1);
 	assert_int_equal(f->t.notifies[1], 1);
 	assert_int_equal(drv_used_idx(f, 0x20000), 2);
 
 	/* Initialised again: other features, smaller queues elsewhere, another vector. */
-	assert_true(negotiate(f, F_V1 | F_DEV0));
+	assert_true(vdrv_negotiate(&f->drv, F_V1 | F_DEV0));
 	assert_int_equal(virtio_pci_features(f->vp), F_V1 | F_DEV0);
-	queue_setup(f, 0, 16, 0x40000);
-	queue_setup(f, 1, 32, 0x50000);
-	cc_wr(f, QMSIX, 2, 2);
-	status_set(f, S_DRIVER_OK);
-	assert_int_equal(status(f), S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	vdrv_queue_setup(&f->drv, 0, 16, 0x40000);
+	vdrv_queue_setup(&f->drv, 1, 32, 0x50000);
+	vdrv_cc_wr(&f->drv, QMSIX, 2, 2);
+	vdrv_status_set(&f->drv, S_DRIVER_OK);
+	assert_int_equal(vdrv_status(&f->drv), S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
 	assert_int_equal(f->t.driver_oks, 2);
 	assert_int_equal(virtq_size(virtio_pci_queue(f->vp, 0)), 16);
 	assert_int_equal(virtq_size(virtio_pci_queue(f->vp, 1)), 32);
 	assert_int_equal(f->db_calls, 6);
 	assert_true(f->db_bound[0] && f->db_bound[1]);
-	assert_int_equal(f->db_gpa[1], f->bar + notify_addr(f, 1));
+	assert_int_equal(f->db_gpa[1], f->drv.bar + vdrv_notify_addr(&f->drv, 1));
 	/* The queue works again, from index 0 of its new rings: by BAR write, by ioeventfd. */
 	raised = f->raised;
 	drv_give(f, 0x50000, 32, 5, 0x90000);
-	bar_wr(f, notify_addr(f, 1), 2, 1);
+	vdrv_kick(&f->drv, 1);
 	assert_int_equal(f->t.used[1], 3);
 	assert_int_equal(drv_used_idx(f, 0x50000), 1);
 	assert_int_equal(drv_used_id(f, 0x50000, 32, 0), 5);
@@ -696,17 +534,16 @@ static void test_status_and_reset(void **state)
 	assert_int_equal(f->t.irqs[1], 3);
 	/* The old rings stay as the reset left them. */
 	assert_int_equal(drv_used_idx(f, 0x20000), 2);
-	cc_wr(f, STATUS, 1, 0);
+	vdrv_cc_wr(&f->drv, STATUS, 1, 0);
 	assert_false(f->db_bound[0] || f->db_bound[1]);
-	cfg_wr(f, f->msix_cap + 2, 2, 0);
+	vdrv_cfg_wr(&f->drv, f->drv.msix_cap + 2, 2, 0);
 
 	/* driver_ok refused by the device: NEEDS_RESET. */
 	f->t.driver_ok_ret = -EIO;
-	assert_true(negotiate(f, F_V1));
-	status_set(f, S_DRIVER_OK);
-	assert_true(status(f) & S_NEEDS_RESET);
-	cc_wr(f, STATUS, 1, 0);
-	assert_int_equal(status(f), 0);
+	assert_true(vdrv_negotiate(&f->drv, F_V1));
+	vdrv_status_set(&f->drv, S_DRIVER_OK);
+	assert_true(vdrv_status(&f->drv) & S_NEEDS_RESET);
+	vdrv_reset(&f->drv);
 	fx_free(f);
 }
 
@@ -716,63 +553,62 @@ static void test_queue_setup(void **state)
 	struct virtq *vq;
 
 	(void)state;
-	assert_true(negotiate(f, F_V1 | F_IND));
-	cc_wr(f, QSEL, 2, 0);
-	assert_int_equal(cc_rd(f, QSIZE, 2), QMAX);
-	assert_int_equal(cc_rd(f, QNOFF, 2), 0);
-	cc_wr(f, QSEL, 2, 1);
-	assert_int_equal(cc_rd(f, QNOFF, 2), 1);
+	assert_true(vdrv_negotiate(&f->drv, F_V1 | F_IND));
+	vdrv_cc_wr(&f->drv, QSEL, 2, 0);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QSIZE, 2), QMAX);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QNOFF, 2), 0);
+	vdrv_cc_wr(&f->drv, QSEL, 2, 1);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QNOFF, 2), 1);
 	/* A queue beyond num_queues reads size 0. */
-	cc_wr(f, QSEL, 2, NQ);
-	assert_int_equal(cc_rd(f, QSIZE, 2), 0);
-	cc_wr(f, QSIZE, 2, 16); /* ignored */
-	assert_int_equal(cc_rd(f, QSIZE, 2), 0);
+	vdrv_cc_wr(&f->drv, QSEL, 2, NQ);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QSIZE, 2), 0);
+	vdrv_cc_wr(&f->drv, QSIZE, 2, 16); /* ignored */
+	assert_int_equal(vdrv_cc_rd(&f->drv, QSIZE, 2), 0);
 
 	/* Size: lowered to a power of two, never raised, never odd sizes. */
-	cc_wr(f, QSEL, 2, 0);
-	cc_wr(f, QSIZE, 2, 100);
-	assert_int_equal(cc_rd(f, QSIZE, 2), QMAX);
-	cc_wr(f, QSIZE, 2, 512);
-	assert_int_equal(cc_rd(f, QSIZE, 2), QMAX);
-	cc_wr(f, QSIZE, 2, 0);
-	assert_int_equal(cc_rd(f, QSIZE, 2), QMAX);
-	cc_wr(f, QSIZE, 2, 32);
-	assert_int_equal(cc_rd(f, QSIZE, 2), 32);
+	vdrv_cc_wr(&f->drv, QSEL, 2, 0);
+	vdrv_cc_wr(&f->drv, QSIZE, 2, 100);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QSIZE, 2), QMAX);
+	vdrv_cc_wr(&f->drv, QSIZE, 2, 512);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QSIZE, 2), QMAX);
+	vdrv_cc_wr(&f->drv, QSIZE, 2, 0);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QSIZE, 2), QMAX);
+	vdrv_cc_wr(&f->drv, QSIZE, 2, 32);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QSIZE, 2), 32);
 
 	/* 64-bit addresses in halves, and whole. */
-	cc_wr(f, QDESC, 4, 0x30000);
-	cc_wr(f, QDESC + 4, 4, 0x1);
-	assert_int_equal(cc_rd(f, QDESC, 8), 0x100030000ull);
-	assert_int_equal(cc_rd(f, QDESC + 4, 4), 1);
-	cc_wr(f, QDESC + 4, 4, 0);
-	cc_wr(f, QDRIVER, 8, 0x31000);
-	cc_wr(f, QDEVICE, 8, 0x32000);
-	assert_int_equal(cc_rd(f, QDRIVER, 8), 0x31000);
-	cc_wr(f, QENABLE, 2, 1);
-	assert_int_equal(cc_rd(f, QENABLE, 2), 1);
+	vdrv_cc_wr(&f->drv, QDESC, 4, 0x30000);
+	vdrv_cc_wr(&f->drv, QDESC + 4, 4, 0x1);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QDESC, 8), 0x100030000ull);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QDESC + 4, 4), 1);
+	vdrv_cc_wr(&f->drv, QDESC + 4, 4, 0);
+	vdrv_cc_wr(&f->drv, QDRIVER, 8, 0x31000);
+	vdrv_cc_wr(&f->drv, QDEVICE, 8, 0x32000);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QDRIVER, 8), 0x31000);
+	vdrv_cc_wr(&f->drv, QENABLE, 2, 1);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QENABLE, 2), 1);
 	vq = virtio_pci_queue(f->vp, 0);
 	assert_true(virtq_enabled(vq));
 	assert_int_equal(virtq_size(vq), 32);
 	/* Only while disabled: these writes are ignored now. */
-	cc_wr(f, QSIZE, 2, 16);
-	cc_wr(f, QDESC, 8, 0x50000);
-	assert_int_equal(cc_rd(f, QSIZE, 2), 32);
-	assert_int_equal(cc_rd(f, QDESC, 8), 0x30000);
-	cc_wr(f, QENABLE, 2, 0); /* no RING_RESET: ignored */
-	assert_int_equal(cc_rd(f, QENABLE, 2), 1);
+	vdrv_cc_wr(&f->drv, QSIZE, 2, 16);
+	vdrv_cc_wr(&f->drv, QDESC, 8, 0x50000);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QSIZE, 2), 32);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QDESC, 8), 0x30000);
+	vdrv_cc_wr(&f->drv, QENABLE, 2, 0); /* no RING_RESET: ignored */
+	assert_int_equal(vdrv_cc_rd(&f->drv, QENABLE, 2), 1);
 	assert_null(virtio_pci_queue(f->vp, NQ));
 
 	/* Rings outside RAM: the queue stays off and the device needs a reset. */
-	cc_wr(f, QSEL, 2, 1);
-	cc_wr(f, QDESC, 8, RAM_SIZE - 16);
-	cc_wr(f, QDRIVER, 8, 0x41000);
-	cc_wr(f, QDEVICE, 8, 0x42000);
-	cc_wr(f, QENABLE, 2, 1);
-	assert_int_equal(cc_rd(f, QENABLE, 2), 0);
+	vdrv_cc_wr(&f->drv, QSEL, 2, 1);
+	vdrv_cc_wr(&f->drv, QDESC, 8, RAM_SIZE - 16);
+	vdrv_cc_wr(&f->drv, QDRIVER, 8, 0x41000);
+	vdrv_cc_wr(&f->drv, QDEVICE, 8, 0x42000);
+	vdrv_cc_wr(&f->drv, QENABLE, 2, 1);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QENABLE, 2), 0);
 	assert_true(virtq_broken(virtio_pci_queue(f->vp, 1)));
-	assert_true(status(f) & S_NEEDS_RESET);
-	cc_wr(f, STATUS, 1, 0);
-	assert_int_equal(status(f), 0);
+	assert_true(vdrv_status(&f->drv) & S_NEEDS_RESET);
+	vdrv_reset(&f->drv);
 	assert_false(virtq_broken(virtio_pci_queue(f->vp, 1)));
 	fx_free(f);
 }
@@ -784,28 +620,28 @@ static void test_msix_vectors(void **state)
 
 	(void)state;
 	/* NQ + 1 vectors: 0 .. NQ valid, beyond reads back NO_VECTOR. */
-	cc_wr(f, MSIXCFG, 2, NQ);
-	assert_int_equal(cc_rd(f, MSIXCFG, 2), NQ);
-	cc_wr(f, MSIXCFG, 2, NQ + 1);
-	assert_int_equal(cc_rd(f, MSIXCFG, 2), VIRTIO_MSI_NO_VECTOR);
-	cc_wr(f, MSIXCFG, 2, 0);
-	cc_wr(f, QSEL, 2, 0);
-	cc_wr(f, QMSIX, 2, 1);
-	assert_int_equal(cc_rd(f, QMSIX, 2), 1);
-	cc_wr(f, QSEL, 2, 1);
-	cc_wr(f, QMSIX, 2, 7);
-	assert_int_equal(cc_rd(f, QMSIX, 2), VIRTIO_MSI_NO_VECTOR);
-	cc_wr(f, QMSIX, 2, 2);
+	vdrv_cc_wr(&f->drv, MSIXCFG, 2, NQ);
+	assert_int_equal(vdrv_cc_rd(&f->drv, MSIXCFG, 2), NQ);
+	vdrv_cc_wr(&f->drv, MSIXCFG, 2, NQ + 1);
+	assert_int_equal(vdrv_cc_rd(&f->drv, MSIXCFG, 2), VIRTIO_MSI_NO_VECTOR);
+	vdrv_cc_wr(&f->drv, MSIXCFG, 2, 0);
+	vdrv_cc_wr(&f->drv, QSEL, 2, 0);
+	vdrv_cc_wr(&f->drv, QMSIX, 2, 1);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QMSIX, 2), 1);
+	vdrv_cc_wr(&f->drv, QSEL, 2, 1);
+	vdrv_cc_wr(&f->drv, QMSIX, 2, 7);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QMSIX, 2), VIRTIO_MSI_NO_VECTOR);
+	vdrv_cc_wr(&f->drv, QMSIX, 2, 2);
 
 	/* Enable MSI-X; program and unmask vectors 0..2 (table at BAR + 0x4000). */
-	table = cfg_rd(f, f->msix_cap + 4, 4);
+	table = vdrv_cfg_rd(&f->drv, f->drv.msix_cap + 4, 4);
 	assert_int_equal(table & 7, 0);
-	cfg_wr(f, f->msix_cap + 2, 2, 0x8000);
+	vdrv_cfg_wr(&f->drv, f->drv.msix_cap + 2, 2, 0x8000);
 	for (uint32_t v = 0; v <= NQ; v++) {
-		bar_wr(f, (uint32_t)table + 16 * v, 4, 0xFEE00000u);
-		bar_wr(f, (uint32_t)table + 16 * v + 4, 4, 0);
-		bar_wr(f, (uint32_t)table + 16 * v + 8, 4, 0x40 + v);
-		bar_wr(f, (uint32_t)table + 16 * v + 12, 4, 0);
+		vdrv_bar_wr(&f->drv, (uint32_t)table + 16 * v, 4, 0xFEE00000u);
+		vdrv_bar_wr(&f->drv, (uint32_t)table + 16 * v + 4, 4, 0);
+		vdrv_bar_wr(&f->drv, (uint32_t)table + 16 * v + 8, 4, 0x40 + v);
+		vdrv_bar_wr(&f->drv, (uint32_t)table + 16 * v + 12, 4, 0);
 	}
 	assert_int_equal(virtio_pci_notify(f->vp, 0), 0);
 	assert_int_equal(f->nmsi, 1);
@@ -816,14 +652,14 @@ static void test_msix_vectors(void **state)
 	assert_int_equal(f->nmsi, 3);
 	assert_int_equal(f->msi_data, 0x40);
 	/* NO_VECTOR: nothing sent. */
-	cc_wr(f, QSEL, 2, 1);
-	cc_wr(f, QMSIX, 2, VIRTIO_MSI_NO_VECTOR);
+	vdrv_cc_wr(&f->drv, QSEL, 2, 1);
+	vdrv_cc_wr(&f->drv, QMSIX, 2, VIRTIO_MSI_NO_VECTOR);
 	assert_int_equal(virtio_pci_notify(f->vp, 1), 0);
 	assert_int_equal(f->nmsi, 3);
 	assert_int_equal(virtio_pci_notify(f->vp, NQ), -EINVAL);
 	/* No INTx and no ISR bits with MSI-X. */
 	assert_int_equal(f->level, 0);
-	assert_int_equal(bar_rd(f, f->cap_off[T_ISR], 1), 0);
+	assert_int_equal(vdrv_bar_rd(&f->drv, f->drv.cap_off[T_ISR], 1), 0);
 	fx_free(f);
 }
 
@@ -837,20 +673,21 @@ static void test_isr_intx(void **state)
 	assert_int_equal(f->level, 1);
 	virtio_pci_config_changed(f->vp);
 	/* Read to clear: both bits, then the line drops. */
-	assert_int_equal(bar_rd(f, f->cap_off[T_ISR], 1), VIRTIO_ISR_QUEUE | VIRTIO_ISR_CONFIG);
+	assert_int_equal(vdrv_bar_rd(&f->drv, f->drv.cap_off[T_ISR], 1),
+			 VIRTIO_ISR_QUEUE | VIRTIO_ISR_CONFIG);
 	assert_int_equal(f->level, 0);
-	assert_int_equal(bar_rd(f, f->cap_off[T_ISR], 1), 0);
+	assert_int_equal(vdrv_bar_rd(&f->drv, f->drv.cap_off[T_ISR], 1), 0);
 	/* Writes do nothing. */
 	assert_int_equal(virtio_pci_notify(f->vp, 0), 0);
-	bar_wr(f, f->cap_off[T_ISR], 1, 0);
+	vdrv_bar_wr(&f->drv, f->drv.cap_off[T_ISR], 1, 0);
 	assert_int_equal(f->level, 1);
-	assert_int_equal(bar_rd(f, f->cap_off[T_ISR], 1), VIRTIO_ISR_QUEUE);
+	assert_int_equal(vdrv_bar_rd(&f->drv, f->drv.cap_off[T_ISR], 1), VIRTIO_ISR_QUEUE);
 	assert_int_equal(f->level, 0);
 	/* Interrupt Disable in the command register keeps the line low. */
-	cfg_wr(f, 0x04, 2, 0x0406);
+	vdrv_cfg_wr(&f->drv, 0x04, 2, 0x0406);
 	assert_int_equal(virtio_pci_notify(f->vp, 0), 0);
 	assert_int_equal(f->level, 0);
-	cfg_wr(f, 0x04, 2, 0x0006);
+	vdrv_cfg_wr(&f->drv, 0x04, 2, 0x0006);
 	assert_int_equal(f->level, 1);
 	fx_free(f);
 }
@@ -867,49 +704,49 @@ static void test_no_msix(void **state)
 	uint32_t bar_lo;
 
 	(void)state;
-	assert_int_equal(f->slot, 7);
+	assert_int_equal(f->drv.slot, 7);
 	assert_int_equal(pci_dev_gsi(f->pdev), 16 + 7);
-	assert_int_equal(cfg_rd(f, 0x3C, 1), 16 + 7); /* Interrupt Line */
-	assert_int_equal(cfg_rd(f, 0x3D, 1), 1);      /* INTA# */
+	assert_int_equal(vdrv_cfg_rd(&f->drv, 0x3C, 1), 16 + 7); /* Interrupt Line */
+	assert_int_equal(vdrv_cfg_rd(&f->drv, 0x3D, 1), 1);	 /* INTA# */
 	/* Every virtio capability, and no MSI-X one. */
-	assert_int_equal(f->msix_cap, 0);
+	assert_int_equal(f->drv.msix_cap, 0);
 	for (unsigned int t = T_COMMON; t <= T_PCI_CFG; t++)
-		assert_true(f->cap[t] != 0);
+		assert_true(f->drv.cap[t] != 0);
 	assert_false(pci_dev_msix_enabled(f->pdev));
 	assert_int_equal(pci_dev_msix_vector(f->pdev, 0, NULL, NULL, NULL), -EINVAL);
 	/* The BAR ends where the MSI-X table would start: 16 KiB. */
-	cfg_wr(f, 0x10, 4, 0xFFFFFFFFu);
-	bar_lo = cfg_rd(f, 0x10, 4);
+	vdrv_cfg_wr(&f->drv, 0x10, 4, 0xFFFFFFFFu);
+	bar_lo = vdrv_cfg_rd(&f->drv, 0x10, 4);
 	assert_int_equal(bar_lo & ~0xFu, 0xFFFFC000u);
-	bar_move(f, (uint32_t)f->bar);
-	assert_int_equal(cc_rd(f, NUMQ, 2), NQ);
-	assert_true(iobus_dispatch(&f->mmio, f->bar + 0x4000, b, 4, false) != 0);
-	assert_true(iobus_dispatch(&f->mmio, f->bar + 0x6000, b, 4, false) != 0);
+	bar_move(f, (uint32_t)f->drv.bar);
+	assert_int_equal(vdrv_cc_rd(&f->drv, NUMQ, 2), NQ);
+	assert_true(iobus_dispatch(&f->mmio, f->drv.bar + 0x4000, b, 4, false) != 0);
+	assert_true(iobus_dispatch(&f->mmio, f->drv.bar + 0x6000, b, 4, false) != 0);
 	/* No vector to pick: config and queue vectors read back NO_VECTOR. */
-	cc_wr(f, MSIXCFG, 2, 0);
-	assert_int_equal(cc_rd(f, MSIXCFG, 2), VIRTIO_MSI_NO_VECTOR);
-	cc_wr(f, QSEL, 2, 0);
-	cc_wr(f, QMSIX, 2, 0);
-	assert_int_equal(cc_rd(f, QMSIX, 2), VIRTIO_MSI_NO_VECTOR);
+	vdrv_cc_wr(&f->drv, MSIXCFG, 2, 0);
+	assert_int_equal(vdrv_cc_rd(&f->drv, MSIXCFG, 2), VIRTIO_MSI_NO_VECTOR);
+	vdrv_cc_wr(&f->drv, QSEL, 2, 0);
+	vdrv_cc_wr(&f->drv, QMSIX, 2, 0);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QMSIX, 2), VIRTIO_MSI_NO_VECTOR);
 
 	/* A driver's run: a used buffer raises INTx with ISR bit 0. */
-	assert_true(negotiate(f, F_V1));
-	queue_setup(f, 0, 64, 0x10000);
-	queue_setup(f, 1, 64, 0x20000);
-	status_set(f, S_DRIVER_OK);
+	assert_true(vdrv_negotiate(&f->drv, F_V1));
+	vdrv_queue_setup(&f->drv, 0, 64, 0x10000);
+	vdrv_queue_setup(&f->drv, 1, 64, 0x20000);
+	vdrv_status_set(&f->drv, S_DRIVER_OK);
 	f->t.consume = true;
 	drv_give(f, 0x10000, 64, 0, 0x40000);
-	bar_wr(f, notify_addr(f, 0), 2, 0);
+	vdrv_kick(&f->drv, 0);
 	assert_int_equal(f->t.used[0], 1);
 	assert_int_equal(f->t.irqs[0], 1);
 	assert_int_equal(drv_used_idx(f, 0x10000), 1);
 	assert_int_equal(f->level, 1);
-	assert_int_equal(bar_rd(f, f->cap_off[T_ISR], 1), VIRTIO_ISR_QUEUE);
+	assert_int_equal(vdrv_bar_rd(&f->drv, f->drv.cap_off[T_ISR], 1), VIRTIO_ISR_QUEUE);
 	assert_int_equal(f->level, 0);
 	/* A configuration change: ISR bit 1, the line again. */
 	virtio_pci_config_changed(f->vp);
 	assert_int_equal(f->level, 1);
-	assert_int_equal(bar_rd(f, f->cap_off[T_ISR], 1), VIRTIO_ISR_CONFIG);
+	assert_int_equal(vdrv_bar_rd(&f->drv, f->drv.cap_off[T_ISR], 1), VIRTIO_ISR_CONFIG);
 	assert_int_equal(f->level, 0);
 	/* Never MSI-X: neither the hook nor the PCI core sent a message. */
 	assert_int_equal(f->raised, 0);
@@ -922,21 +759,21 @@ static void test_notify(void **state)
 	struct fx *f = fx_new(false);
 
 	(void)state;
-	assert_true(negotiate(f, F_V1));
-	queue_setup(f, 0, 64, 0x10000);
-	queue_setup(f, 1, 64, 0x20000);
+	assert_true(vdrv_negotiate(&f->drv, F_V1));
+	vdrv_queue_setup(&f->drv, 0, 64, 0x10000);
+	vdrv_queue_setup(&f->drv, 1, 64, 0x20000);
 	/* Before DRIVER_OK, doorbells are not passed on. */
-	bar_wr(f, notify_addr(f, 1), 2, 1);
+	vdrv_kick(&f->drv, 1);
 	assert_int_equal(f->t.notifies[1], 0);
-	status_set(f, S_DRIVER_OK);
-	bar_wr(f, notify_addr(f, 1), 2, 1);
-	bar_wr(f, notify_addr(f, 0), 2, 0);
-	bar_wr(f, notify_addr(f, 1), 4, 1);
+	vdrv_status_set(&f->drv, S_DRIVER_OK);
+	vdrv_kick(&f->drv, 1);
+	vdrv_kick(&f->drv, 0);
+	vdrv_bar_wr(&f->drv, vdrv_notify_addr(&f->drv, 1), 4, 1);
 	assert_int_equal(f->t.notifies[0], 1);
 	assert_int_equal(f->t.notifies[1], 2);
 	/* Past the queues, or between doorbells: ignored. */
-	bar_wr(f, f->cap_off[T_NOTIFY] + 4 * NQ, 2, 0);
-	bar_wr(f, f->cap_off[T_NOTIFY] + 2, 2, 0);
+	vdrv_bar_wr(&f->drv, f->drv.cap_off[T_NOTIFY] + 4 * NQ, 2, 0);
+	vdrv_bar_wr(&f->drv, f->drv.cap_off[T_NOTIFY] + 2, 2, 0);
 	assert_int_equal(f->t.notifies[0], 1);
 	/* An ioeventfd would call this. */
 	virtio_pci_kick(f->vp, 0);
@@ -944,10 +781,10 @@ static void test_notify(void **state)
 	assert_int_equal(f->t.notifies[0], 2);
 	/* After NEEDS_RESET, nothing more reaches the device. */
 	virtio_pci_set_needs_reset(f->vp);
-	assert_true(status(f) & S_NEEDS_RESET);
+	assert_true(vdrv_status(&f->drv) & S_NEEDS_RESET);
 	assert_int_equal(f->level, 1); /* config interrupt (INTx) */
-	assert_int_equal(bar_rd(f, f->cap_off[T_ISR], 1), VIRTIO_ISR_CONFIG);
-	bar_wr(f, notify_addr(f, 0), 2, 0);
+	assert_int_equal(vdrv_bar_rd(&f->drv, f->drv.cap_off[T_ISR], 1), VIRTIO_ISR_CONFIG);
+	vdrv_kick(&f->drv, 0);
 	assert_int_equal(f->t.notifies[0], 2);
 	fx_free(f);
 }
@@ -957,26 +794,26 @@ static void test_doorbell_hooks(void **state)
 	struct fx *f = fx_new(true);
 
 	(void)state;
-	assert_true(negotiate(f, F_V1));
-	queue_setup(f, 1, 64, 0x20000);
+	assert_true(vdrv_negotiate(&f->drv, F_V1));
+	vdrv_queue_setup(&f->drv, 1, 64, 0x20000);
 	assert_int_equal(f->db_calls, 0);
-	status_set(f, S_DRIVER_OK);
+	vdrv_status_set(&f->drv, S_DRIVER_OK);
 	/* Only the enabled queue gets a doorbell, at its notify address. */
 	assert_int_equal(f->db_calls, 1);
 	assert_true(f->db_bound[1]);
-	assert_int_equal(f->db_gpa[1], f->bar + notify_addr(f, 1));
+	assert_int_equal(f->db_gpa[1], f->drv.bar + vdrv_notify_addr(&f->drv, 1));
 	/* Interrupts go to the irqfd hook instead of the PCI core once MSI-X is on. */
-	cc_wr(f, QSEL, 2, 1);
-	cc_wr(f, QMSIX, 2, 2);
+	vdrv_cc_wr(&f->drv, QSEL, 2, 1);
+	vdrv_cc_wr(&f->drv, QMSIX, 2, 2);
 	assert_int_equal(virtio_pci_notify(f->vp, 1), 0);
 	assert_int_equal(f->raised, 0); /* MSI-X off: INTx */
 	assert_int_equal(f->level, 1);
-	cfg_wr(f, f->msix_cap + 2, 2, 0x8000);
+	vdrv_cfg_wr(&f->drv, f->drv.msix_cap + 2, 2, 0x8000);
 	assert_int_equal(virtio_pci_notify(f->vp, 1), 0);
 	assert_int_equal(f->raised, 1);
 	assert_int_equal(f->raised_vector, 2);
 	assert_int_equal(f->nmsi, 0);
-	cc_wr(f, STATUS, 1, 0);
+	vdrv_cc_wr(&f->drv, STATUS, 1, 0);
 	assert_int_equal(f->db_calls, 2);
 	assert_false(f->db_bound[1]);
 	fx_free(f);
@@ -988,14 +825,14 @@ static void test_doorbells_follow_bar(void **state)
 	uint8_t b[2] = { 1, 0 };
 
 	(void)state;
-	assert_true(negotiate(f, F_V1));
-	queue_setup(f, 0, 64, 0x10000);
-	queue_setup(f, 1, 64, 0x20000);
+	assert_true(vdrv_negotiate(&f->drv, F_V1));
+	vdrv_queue_setup(&f->drv, 0, 64, 0x10000);
+	vdrv_queue_setup(&f->drv, 1, 64, 0x20000);
 	/* Before DRIVER_OK a move offers nothing. */
 	bar_move(f, 0xD0000000u);
 	assert_int_equal(f->db_calls, 0);
-	status_set(f, S_DRIVER_OK);
-	assert_int_equal(status(f), S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	vdrv_status_set(&f->drv, S_DRIVER_OK);
+	assert_int_equal(vdrv_status(&f->drv), S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
 	assert_int_equal(f->db_calls, 2);
 	db_expect(f, 0, 0, 0xD0003000u, true);
 	db_expect(f, 1, 1, 0xD0003004u, true);
@@ -1008,48 +845,48 @@ static void test_doorbells_follow_bar(void **state)
 	db_expect(f, 4, 0, 0xD000B000u, true);
 	db_expect(f, 5, 1, 0xD000B004u, true);
 	/* The BAR answers at the new place only (doorbells as MMIO writes without ioeventfds). */
-	bar_wr(f, notify_addr(f, 1), 2, 1);
+	vdrv_kick(&f->drv, 1);
 	assert_int_equal(f->t.notifies[1], 1);
 	assert_int_equal(iobus_dispatch(&f->mmio, 0xD0003004u, b, 2, true), -ENOENT);
 	assert_int_equal(f->t.notifies[1], 1);
 
 	/* Memory decoding off: withdrawn, nothing offered; a move meanwhile: nothing. */
-	cfg_wr(f, 0x04, 2, 0x0004);
+	vdrv_cfg_wr(&f->drv, 0x04, 2, 0x0004);
 	assert_int_equal(f->db_calls, 8);
 	db_expect(f, 6, 0, 0xD000B000u, false);
 	db_expect(f, 7, 1, 0xD000B004u, false);
 	bar_move(f, 0xD0010000u);
 	assert_int_equal(f->db_calls, 8);
 	/* On again: offered where the BAR is now. */
-	cfg_wr(f, 0x04, 2, 0x0006);
+	vdrv_cfg_wr(&f->drv, 0x04, 2, 0x0006);
 	assert_int_equal(f->db_calls, 10);
 	db_expect(f, 8, 0, 0xD0013000u, true);
 	db_expect(f, 9, 1, 0xD0013004u, true);
 
 	/* Sized while decoding: withdrawn while off the bus, back when the address is. */
-	cfg_wr(f, 0x10, 4, 0xFFFFFFFFu);
+	vdrv_cfg_wr(&f->drv, 0x10, 4, 0xFFFFFFFFu);
 	assert_int_equal(f->db_calls, 12);
 	assert_false(f->db_bound[0] || f->db_bound[1]);
-	cfg_wr(f, 0x10, 4, 0xD0010000u);
+	vdrv_cfg_wr(&f->drv, 0x10, 4, 0xD0010000u);
 	assert_int_equal(f->db_calls, 14);
 	assert_true(f->db_bound[0] && f->db_bound[1]);
 	assert_int_equal(f->db_gpa[1], 0xD0013004u);
 	/* Writes that leave the decoded address alone: no call. */
-	cfg_wr(f, 0x04, 2, 0x0002);
-	cfg_wr(f, 0x04, 2, 0x0006);
+	vdrv_cfg_wr(&f->drv, 0x04, 2, 0x0002);
+	vdrv_cfg_wr(&f->drv, 0x04, 2, 0x0006);
 	bar_move(f, 0xD0010000u);
 	assert_int_equal(f->db_calls, 14);
-	bar_wr(f, notify_addr(f, 0), 2, 0);
+	vdrv_kick(&f->drv, 0);
 	assert_int_equal(f->t.notifies[0], 1);
 
 	/* Reset: withdrawn; moves and decoding changes after it offer nothing. */
-	cc_wr(f, STATUS, 1, 0);
+	vdrv_cc_wr(&f->drv, STATUS, 1, 0);
 	assert_int_equal(f->db_calls, 16);
 	db_expect(f, 14, 0, 0xD0013000u, false);
 	db_expect(f, 15, 1, 0xD0013004u, false);
 	bar_move(f, 0xD0020000u);
-	cfg_wr(f, 0x04, 2, 0x0000);
-	cfg_wr(f, 0x04, 2, 0x0006);
+	vdrv_cfg_wr(&f->drv, 0x04, 2, 0x0000);
+	vdrv_cfg_wr(&f->drv, 0x04, 2, 0x0006);
 	assert_int_equal(f->db_calls, 16);
 	assert_false(f->db_bound[0] || f->db_bound[1]);
 	fx_free(f);
@@ -1059,26 +896,26 @@ static void test_doorbells_follow_bar(void **state)
 static void test_doorbells_undecoded(void **state)
 {
 	struct fx *f = fx_new(true);
-	unsigned int c = f->cap[T_PCI_CFG];
+	unsigned int c = f->drv.cap[T_PCI_CFG];
 
 	(void)state;
-	assert_true(negotiate(f, F_V1));
-	queue_setup(f, 0, 64, 0x10000);
-	cfg_wr(f, 0x04, 2, 0x0004);
-	cfg_wr(f, c + 4, 1, 0);
-	cfg_wr(f, c + 8, 4, f->cap_off[T_COMMON] + STATUS);
-	cfg_wr(f, c + 12, 4, 1);
-	cfg_wr(f, c + 16, 4, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	assert_true(vdrv_negotiate(&f->drv, F_V1));
+	vdrv_queue_setup(&f->drv, 0, 64, 0x10000);
+	vdrv_cfg_wr(&f->drv, 0x04, 2, 0x0004);
+	vdrv_cfg_wr(&f->drv, c + 4, 1, 0);
+	vdrv_cfg_wr(&f->drv, c + 8, 4, f->drv.cap_off[T_COMMON] + STATUS);
+	vdrv_cfg_wr(&f->drv, c + 12, 4, 1);
+	vdrv_cfg_wr(&f->drv, c + 16, 4, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
 	assert_int_equal(virtio_pci_status(f->vp), S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
 	/* Nowhere to offer the doorbell yet. */
 	assert_int_equal(f->db_calls, 0);
 	/* Decoding on: offered (only the enabled queue). */
-	cfg_wr(f, 0x04, 2, 0x0006);
+	vdrv_cfg_wr(&f->drv, 0x04, 2, 0x0006);
 	assert_int_equal(f->db_calls, 1);
-	db_expect(f, 0, 0, f->bar + 0x3000, true);
-	cc_wr(f, STATUS, 1, 0);
+	db_expect(f, 0, 0, f->drv.bar + 0x3000, true);
+	vdrv_cc_wr(&f->drv, STATUS, 1, 0);
 	assert_int_equal(f->db_calls, 2);
-	db_expect(f, 1, 0, f->bar + 0x3000, false);
+	db_expect(f, 1, 0, f->drv.bar + 0x3000, false);
 	fx_free(f);
 }
 
@@ -1088,20 +925,20 @@ static void test_device_config(void **state)
 	uint8_t gen;
 
 	(void)state;
-	assert_int_equal(bar_rd(f, f->cap_off[T_DEVICE], 4), 0x04030201);
-	assert_int_equal(bar_rd(f, f->cap_off[T_DEVICE] + 5, 1), 6);
-	assert_int_equal(bar_rd(f, f->cap_off[T_DEVICE] + 4, 4), 0x08070605);
+	assert_int_equal(vdrv_bar_rd(&f->drv, f->drv.cap_off[T_DEVICE], 4), 0x04030201);
+	assert_int_equal(vdrv_bar_rd(&f->drv, f->drv.cap_off[T_DEVICE] + 5, 1), 6);
+	assert_int_equal(vdrv_bar_rd(&f->drv, f->drv.cap_off[T_DEVICE] + 4, 4), 0x08070605);
 	/* Past the end: zeros, and the device is not asked. */
-	assert_int_equal(bar_rd(f, f->cap_off[T_DEVICE] + 6, 4), 0);
-	bar_wr(f, f->cap_off[T_DEVICE] + 7, 1, 0x77);
-	assert_int_equal(bar_rd(f, f->cap_off[T_DEVICE] + 7, 1), 0x77);
+	assert_int_equal(vdrv_bar_rd(&f->drv, f->drv.cap_off[T_DEVICE] + 6, 4), 0);
+	vdrv_bar_wr(&f->drv, f->drv.cap_off[T_DEVICE] + 7, 1, 0x77);
+	assert_int_equal(vdrv_bar_rd(&f->drv, f->drv.cap_off[T_DEVICE] + 7, 1), 0x77);
 	/* config_generation moves when the device says its config changed. */
-	gen = (uint8_t)cc_rd(f, CFGGEN, 1);
-	assert_int_equal(cc_rd(f, CFGGEN, 1), gen);
+	gen = (uint8_t)vdrv_cc_rd(&f->drv, CFGGEN, 1);
+	assert_int_equal(vdrv_cc_rd(&f->drv, CFGGEN, 1), gen);
 	f->t.cfg[0] = 0x99;
 	virtio_pci_config_changed(f->vp);
-	assert_int_not_equal(cc_rd(f, CFGGEN, 1), gen);
-	assert_int_equal(bar_rd(f, f->cap_off[T_DEVICE], 1), 0x99);
+	assert_int_not_equal(vdrv_cc_rd(&f->drv, CFGGEN, 1), gen);
+	assert_int_equal(vdrv_bar_rd(&f->drv, f->drv.cap_off[T_DEVICE], 1), 0x99);
 	fx_free(f);
 }
 
@@ -1111,39 +948,39 @@ static void test_common_widths(void **state)
 
 	(void)state;
 	/* Byte reads of wider fields; a write of the wrong width is ignored. */
-	assert_int_equal(cc_rd(f, NUMQ, 1), NQ);
-	assert_int_equal(cc_rd(f, NUMQ + 1, 1), 0);
-	cc_wr(f, QSEL, 1, 1);
-	assert_int_equal(cc_rd(f, QSEL, 2), 0);
-	cc_wr(f, QSEL, 4, 1);
-	assert_int_equal(cc_rd(f, QSEL, 2), 0);
-	cc_wr(f, QSEL, 2, 1);
-	assert_int_equal(cc_rd(f, QSEL, 2), 1);
+	assert_int_equal(vdrv_cc_rd(&f->drv, NUMQ, 1), NQ);
+	assert_int_equal(vdrv_cc_rd(&f->drv, NUMQ + 1, 1), 0);
+	vdrv_cc_wr(&f->drv, QSEL, 1, 1);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QSEL, 2), 0);
+	vdrv_cc_wr(&f->drv, QSEL, 4, 1);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QSEL, 2), 0);
+	vdrv_cc_wr(&f->drv, QSEL, 2, 1);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QSEL, 2), 1);
 	/* num_queues is read-only. */
-	cc_wr(f, NUMQ, 2, 9);
-	assert_int_equal(cc_rd(f, NUMQ, 2), NQ);
+	vdrv_cc_wr(&f->drv, NUMQ, 2, 9);
+	assert_int_equal(vdrv_cc_rd(&f->drv, NUMQ, 2), NQ);
 	/* Beyond the structure: zeros. */
-	assert_int_equal(cc_rd(f, 0x100, 4), 0);
+	assert_int_equal(vdrv_cc_rd(&f->drv, 0x100, 4), 0);
 	fx_free(f);
 }
 
 static void test_pci_cfg_window(void **state)
 {
 	struct fx *f = fx_new(false);
-	unsigned int c = f->cap[T_PCI_CFG];
+	unsigned int c = f->drv.cap[T_PCI_CFG];
 
 	(void)state;
 	/* Read num_queues (common config + 0x12, 2 bytes) through config space. */
-	cfg_wr(f, c + 4, 1, 0);
-	cfg_wr(f, c + 8, 4, f->cap_off[T_COMMON] + NUMQ);
-	cfg_wr(f, c + 12, 4, 2);
-	assert_int_equal(cfg_rd(f, c + 8, 4), NUMQ);
-	assert_int_equal(cfg_rd(f, c + 16, 4) & 0xFFFF, NQ);
+	vdrv_cfg_wr(&f->drv, c + 4, 1, 0);
+	vdrv_cfg_wr(&f->drv, c + 8, 4, f->drv.cap_off[T_COMMON] + NUMQ);
+	vdrv_cfg_wr(&f->drv, c + 12, 4, 2);
+	assert_int_equal(vdrv_cfg_rd(&f->drv, c + 8, 4), NUMQ);
+	assert_int_equal(vdrv_cfg_rd(&f->drv, c + 16, 4) & 0xFFFF, NQ);
 	/* Write the status through it. */
-	cfg_wr(f, c + 8, 4, f->cap_off[T_COMMON] + STATUS);
-	cfg_wr(f, c + 12, 4, 1);
-	cfg_wr(f, c + 16, 4, S_ACK);
-	assert_int_equal(status(f), S_ACK);
+	vdrv_cfg_wr(&f->drv, c + 8, 4, f->drv.cap_off[T_COMMON] + STATUS);
+	vdrv_cfg_wr(&f->drv, c + 12, 4, 1);
+	vdrv_cfg_wr(&f->drv, c + 16, 4, S_ACK);
+	assert_int_equal(vdrv_status(&f->drv), S_ACK);
 	fx_free(f);
 }
 

@@ -42,31 +42,7 @@
 #include "vmm/vhost_net.h"
 
 #include "../support/testutil.h"
-
-#define CAP_PTR 0x34
-#define VNDR 0x09
-#define T_COMMON 1
-#define T_NOTIFY 2
-#define T_ISR 3
-#define T_DEVICE 4
-
-#define DFSELECT 0x00
-#define DF 0x04
-#define GFSELECT 0x08
-#define GF 0x0C
-#define STATUS 0x14
-#define QSEL 0x16
-#define QSIZE 0x18
-#define QENABLE 0x1C
-#define QNOFF 0x1E
-#define QDESC 0x20
-#define QDRIVER 0x28
-#define QDEVICE 0x30
-
-#define S_ACK 0x01
-#define S_DRIVER 0x02
-#define S_DRIVER_OK 0x04
-#define S_FEATURES_OK 0x08
+#include "../support/virtio_drv.h"
 
 #define F(n) (1ull << (n))
 #define F_MTU F(3)
@@ -246,10 +222,7 @@ struct fx {
 	struct nic_vhost *v;
 	struct netdev *taps[PAIRS];
 	struct vnet *vn;
-	unsigned int slot;
-	uint64_t bar;
-	uint32_t cap_off[6];
-	uint32_t notify_mult;
+	struct vdrv drv;
 	uint16_t cq_avail, cq_next;
 	unsigned int irq_raised; /* INTx asserted */
 };
@@ -262,49 +235,6 @@ static int fx_set_level(void *opaque, unsigned int gsi, int level)
 	if (level)
 		f->irq_raised++;
 	return 0;
-}
-
-static void fx_find(struct pci_dev *dev, void *arg)
-{
-	struct fx *f = arg;
-
-	if (strcmp(pci_dev_name(dev), "vn-test") == 0)
-		f->pdev = dev;
-}
-
-static uint32_t cfg_rd(struct fx *f, unsigned int off, unsigned int len)
-{
-	return pci_bus_config_read(f->bus, f->slot, 0, off, len);
-}
-
-static uint64_t bar_rd(struct fx *f, uint32_t off, uint32_t len)
-{
-	uint8_t b[8] = { 0 };
-	uint64_t v = 0;
-
-	assert_int_equal(iobus_dispatch(&f->mmio, f->bar + off, b, len, false), 0);
-	for (uint32_t i = 0; i < len; i++)
-		v |= (uint64_t)b[i] << (8 * i);
-	return v;
-}
-
-static void bar_wr(struct fx *f, uint32_t off, uint32_t len, uint64_t v)
-{
-	uint8_t b[8];
-
-	for (uint32_t i = 0; i < len; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-	assert_int_equal(iobus_dispatch(&f->mmio, f->bar + off, b, len, true), 0);
-}
-
-static uint64_t cc_rd(struct fx *f, uint32_t off, uint32_t len)
-{
-	return bar_rd(f, f->cap_off[T_COMMON] + off, len);
-}
-
-static void cc_wr(struct fx *f, uint32_t off, uint32_t len, uint64_t v)
-{
-	bar_wr(f, f->cap_off[T_COMMON] + off, len, v);
 }
 
 static uint8_t *ram(struct fx *f, uint64_t gpa)
@@ -321,7 +251,6 @@ static struct fx *fx_new(void)
 	struct vnet_config cfg = { .name = "vn-test", .queue_pairs = PAIRS };
 	int fds[PAIRS];
 	char err[256];
-	unsigned int c, hops = 0;
 
 	assert_non_null(f);
 	f->ar = arena_new(RAM_SIZE, 0);
@@ -357,23 +286,8 @@ static struct fx *fx_new(void)
 	f->vn = vnet_new(f->bus, &f->ar->gm, f->loop, &cfg);
 	assert_non_null(f->vn);
 	nic_vhost_attach(f->v, f->vn);
-	pci_bus_for_each(f->bus, fx_find, f);
-	assert_non_null(f->pdev);
-	f->slot = pci_dev_slot(f->pdev);
-	pci_bus_config_write(f->bus, f->slot, 0, 0x04, 2, 0x0006);
-	f->bar = pci_dev_bar_addr(f->pdev, 0);
-	c = cfg_rd(f, CAP_PTR, 1);
-	while (c && hops++ < 48) {
-		if (cfg_rd(f, c, 1) == VNDR) {
-			unsigned int type = cfg_rd(f, c + 3, 1);
-
-			if (type < 6)
-				f->cap_off[type] = cfg_rd(f, c + 8, 4);
-			if (type == T_NOTIFY)
-				f->notify_mult = cfg_rd(f, c + 16, 4);
-		}
-		c = cfg_rd(f, c + 1, 1);
-	}
+	f->pdev = vdrv_init(&f->drv, f->bus, &f->mmio, "vn-test");
+	vdrv_find_caps(&f->drv, NULL);
 	fk.n = 0; /* from here on: what DRIVER_OK and after do */
 	return f;
 }
@@ -398,19 +312,9 @@ static struct ftap *ftap(struct fx *f, unsigned int p)
 	return f->taps[p]->priv;
 }
 
-static uint8_t status(struct fx *f)
-{
-	return (uint8_t)cc_rd(f, STATUS, 1);
-}
-
-static void status_set(struct fx *f, uint8_t bits)
-{
-	cc_wr(f, STATUS, 1, status(f) | bits);
-}
-
 static bool link_up(struct fx *f)
 {
-	return bar_rd(f, f->cap_off[T_DEVICE] + CFG_STATUS, 2) & 1;
+	return vdrv_bar_rd(&f->drv, f->drv.cap_off[T_DEVICE] + CFG_STATUS, 2) & 1;
 }
 
 static void queue_setup(struct fx *f, uint16_t q)
@@ -418,36 +322,18 @@ static void queue_setup(struct fx *f, uint16_t q)
 	uint64_t base = RING_GPA(q);
 
 	memset(ram(f, base), 0, 0x3000);
-	cc_wr(f, QSEL, 2, q);
-	cc_wr(f, QSIZE, 2, QSZ);
-	cc_wr(f, QDESC, 8, base);
-	cc_wr(f, QDRIVER, 8, base + 0x1000);
-	cc_wr(f, QDEVICE, 8, base + 0x2000);
-	cc_wr(f, QENABLE, 2, 1);
+	vdrv_queue_setup(&f->drv, q, QSZ, base);
 }
 
 /* Negotiates `features`, sets up every queue (2 pairs and the control queue), DRIVER_OK. */
 static void bring_up(struct fx *f, uint64_t features)
 {
-	status_set(f, S_ACK);
-	status_set(f, S_DRIVER);
-	cc_wr(f, GFSELECT, 4, 0);
-	cc_wr(f, GF, 4, (uint32_t)features);
-	cc_wr(f, GFSELECT, 4, 1);
-	cc_wr(f, GF, 4, features >> 32);
-	status_set(f, S_FEATURES_OK);
-	assert_true(status(f) & S_FEATURES_OK);
+	assert_true(vdrv_negotiate(&f->drv, features));
 	for (uint16_t q = 0; q <= CQ; q++)
 		queue_setup(f, q);
 	f->cq_avail = f->cq_next = 0;
-	status_set(f, S_DRIVER_OK);
-	assert_true(status(f) & S_DRIVER_OK);
-}
-
-static void doorbell(struct fx *f, uint16_t q)
-{
-	cc_wr(f, QSEL, 2, q);
-	bar_wr(f, f->cap_off[T_NOTIFY] + (uint32_t)cc_rd(f, QNOFF, 2) * f->notify_mult, 2, q);
+	vdrv_status_set(&f->drv, S_DRIVER_OK);
+	assert_true(vdrv_status(&f->drv) & S_DRIVER_OK);
 }
 
 /* VQ_PAIRS_SET n through the control queue; the ack. */
@@ -474,7 +360,7 @@ static uint8_t set_pairs(struct fx *f, uint16_t n)
 	wr16(avail, 4 + 2 * (f->cq_avail % QSZ), head);
 	f->cq_avail++;
 	wr16(avail, 2, f->cq_avail);
-	doorbell(f, CQ);
+	vdrv_kick(&f->drv, CQ);
 	return cmd[0x100];
 }
 
@@ -620,8 +506,7 @@ static void test_stop_restart(void **state)
 	bring_up(f, F_GUEST);
 	assert_int_equal(set_pairs(f, 2), 0);
 	from = fk.n;
-	cc_wr(f, STATUS, 1, 0);
-	assert_int_equal(status(f), 0);
+	vdrv_reset(&f->drv);
 	for (unsigned int p = 0; p < PAIRS; p++) {
 		assert_int_equal(calls_of(p, from, c, 32), 4);
 		for (unsigned int r = 0; r < 2; r++) {
@@ -656,7 +541,7 @@ static void test_kernel_lacks_feature(void **state)
 	assert_false(link_up(f));
 	assert_false(nic_vhost_link_up(f->v));
 	/* Without EVENT_IDX negotiated the same kernel runs the rings. */
-	cc_wr(f, STATUS, 1, 0);
+	vdrv_cc_wr(&f->drv, STATUS, 1, 0);
 	bring_up(f, F_GUEST & ~F_EVT);
 	assert_int_equal(fk.calls[0].req, VHOST_SET_FEATURES);
 	assert_int_equal(fk.calls[0].u64, F_DATAPATH & ~F_EVT);
@@ -680,15 +565,16 @@ static void test_call_and_kick(void **state)
 	f = fx_new();
 	bring_up(f, F_GUEST);
 	assert_int_equal(calls_of(0, 0, c, 32), 14);
-	call_fd = c[6]->file.fd;	       /* ring 0's CALL */
-	(void)bar_rd(f, f->cap_off[T_ISR], 1); /* the link's config interrupt: read, cleared */
-	assert_int_equal(bar_rd(f, f->cap_off[T_ISR], 1), 0);
+	call_fd = c[6]->file.fd; /* ring 0's CALL */
+	/* The link's config interrupt: read, cleared. */
+	(void)vdrv_bar_rd(&f->drv, f->drv.cap_off[T_ISR], 1);
+	assert_int_equal(vdrv_bar_rd(&f->drv, f->drv.cap_off[T_ISR], 1), 0);
 	f->irq_raised = 0;
 	assert_int_equal(write(call_fd, &one, sizeof(one)), (ssize_t)sizeof(one));
 	assert_true(evloop_run_once(f->loop, 100) >= 0);
-	assert_int_equal(bar_rd(f, f->cap_off[T_ISR], 1), 1); /* a queue interrupt */
+	assert_int_equal(vdrv_bar_rd(&f->drv, f->drv.cap_off[T_ISR], 1), 1); /* a queue interrupt */
 	assert_int_equal(f->irq_raised, 1);
-	doorbell(f, 1);
+	vdrv_kick(&f->drv, 1);
 	assert_int_equal(read(nic_vhost_kick_fd(f->v, 1), &got, sizeof(got)), (ssize_t)sizeof(got));
 	assert_int_equal(got, 1);
 	fx_free(f);
