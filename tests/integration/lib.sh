@@ -26,6 +26,14 @@
 #   wait_pid PID SECS         wait for PID to exit; its status, or 124
 #   wait_for_pattern FILE REGEX SECS   poll FILE until a line matches
 #   expect_line FILE REGEX [DESC]      check_fail unless FILE has a match
+#
+# dpdk-testpmd as a peer (one instance at a time, see "dpdk-testpmd" below):
+#   testpmd_init PREFIX       pick its EAL memory; /var/run/dpdk/PREFIX goes at exit
+#   testpmd_start OUT ARGS... start it in the background ($tp_pid), wait until it forwards
+#   testpmd_cmd CMD...        one command to an interactive (-i) testpmd
+#   testpmd_stop              stop it (interactive: stop, quit), then by PID
+#   testpmd_crash             SIGKILL, as a crash
+#   testpmd_last OUT FIELD    the last value printed after FIELD ("RX-packets:")
 
 failures=0
 _lib_exit_cmds=()
@@ -179,6 +187,145 @@ expect_line()
 	else
 		check_fail "$desc (no line matching /$re/ in $(basename "$file"))"
 	fi
+}
+
+# ---- dpdk-testpmd ----
+#
+# testpmd_init PREFIX: every testpmd of the test runs with --file-prefix
+# PREFIX (unique: carry $$) and EAL memory options in $tp_mem: --in-memory
+# on hugepages when at least 128 MiB of them are free, else --no-huge -m 512
+# (EAL refuses --in-memory without hugepages; NFV_TEST_NO_HUGE=1 forces this
+# way). testpmd leaves /var/run/dpdk/PREFIX behind even on a clean exit: it
+# is removed at exit.
+testpmd_init()
+{
+	local hp_free hp_kb
+
+	tp_prefix=$1
+	tp_pid=
+	tp_fd=
+	on_exit "rm -rf /var/run/dpdk/$tp_prefix"
+	hp_free=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
+	hp_kb=$(awk '/^Hugepagesize:/ { print $2 }' /proc/meminfo)
+	if [ -z "${NFV_TEST_NO_HUGE:-}" ] && [ $((${hp_free:-0} * ${hp_kb:-0})) -ge $((128 * 1024)) ]; then
+		tp_mem=(--in-memory)
+		echo "testpmd memory: hugepages (--in-memory), $hp_free free"
+	else
+		tp_mem=(--no-huge -m 512)
+		echo "testpmd memory: --no-huge -m 512 (hugepages: ${hp_free:-0} free)"
+	fi
+}
+
+# _testpmd_launch OUT ARGS...: one start, PID in $tp_pid.
+_testpmd_launch()
+{
+	local out=$1 interactive=0 a
+
+	shift
+	for a in "$@"; do
+		[ "$a" = -i ] || [ "$a" = --interactive ] && interactive=1
+	done
+	if [ "$interactive" -eq 1 ]; then
+		rm -f "$out.in"
+		mkfifo "$out.in" || return 1
+		stdbuf -oL dpdk-testpmd -l 0-1 "${tp_mem[@]}" --file-prefix="$tp_prefix" --no-pci "$@" \
+			<"$out.in" >"$out" 2>&1 &
+		tp_pid=$!
+		# Opens once testpmd's side has: a writer that stays until testpmd_stop.
+		exec {tp_fd}>"$out.in"
+	else
+		stdbuf -oL dpdk-testpmd -l 0-1 "${tp_mem[@]}" --file-prefix="$tp_prefix" --no-pci "$@" \
+			</dev/null >"$out" 2>&1 &
+		tp_pid=$!
+	fi
+	track_pid "$tp_pid"
+}
+
+# testpmd_start OUT ARGS...: dpdk-testpmd -l 0-1 (a main and one forwarding
+# lcore) <memory> --file-prefix=PREFIX --no-pci ARGS (the rest of the EAL
+# options, e.g. --vdev, then -- and testpmd's), stdout line-buffered into
+# OUT, in the background; its PID in $tp_pid. With -i among ARGS its stdin
+# is a FIFO (OUT.in) that testpmd_cmd writes; give -a too for forwarding to
+# start at once. Without -i, give --stats-period (testpmd otherwise ends at
+# the first read from its stdin, /dev/null). Returns 0 once testpmd forwards
+# (its forward statistics count from there; with --no-flush-rx it keeps
+# what a port queued earlier) or shows its prompt; when it died on
+# hugepages, it is started once more without them. 1 when it did not start
+# within 30 s (still running: stopped).
+testpmd_start()
+{
+	local out=$1 re='start packet forwarding|Start automatic packet forwarding|^testpmd> ' i
+
+	shift
+	_testpmd_launch "$out" "$@" || return 1
+	for ((i = 0; i < 300; i++)); do
+		grep -a -q -E -- "$re" "$out" 2>/dev/null && return 0
+		if ! pid_alive "$tp_pid"; then
+			wait "$tp_pid" 2>/dev/null
+			[ -z "$tp_fd" ] || exec {tp_fd}>&-
+			tp_fd=
+			[ "${tp_mem[0]}" = --in-memory ] || break
+			# Hugepages that the EAL cannot use after all (no usable mount, ...).
+			echo "testpmd failed on hugepages: $(grep -a -m1 -i -E 'cause|error' "$out")"
+			echo "testpmd memory: falling back to --no-huge -m 512"
+			tp_mem=(--no-huge -m 512)
+			_testpmd_launch "$out" "$@" || return 1
+		fi
+		sleep 0.1
+	done
+	echo "testpmd did not start forwarding within 30 s:"
+	grep -a -v '^\s*$' "$out" 2>/dev/null | tail -10 | sed 's/^/    /'
+	testpmd_stop
+	return 1
+}
+
+# testpmd_cmd CMD...: one line to an interactive testpmd.
+testpmd_cmd()
+{
+	[ -n "$tp_fd" ] && echo "$*" >&"$tp_fd"
+}
+
+# testpmd_stop: an interactive testpmd is told to stop forwarding (it prints
+# its forward statistics, per stream too) and to quit; then, or at once
+# without -i, SIGTERM and SIGKILL after 10 s, by PID.
+testpmd_stop()
+{
+	local i
+
+	[ -n "$tp_pid" ] || return 0
+	if [ -n "$tp_fd" ]; then
+		if pid_alive "$tp_pid"; then
+			testpmd_cmd stop
+			testpmd_cmd quit
+		fi
+		exec {tp_fd}>&-
+		tp_fd=
+		for ((i = 0; i < 100; i++)); do
+			pid_alive "$tp_pid" || break
+			sleep 0.1
+		done
+	fi
+	kill_pid "$tp_pid" 10
+	tp_pid=
+}
+
+# testpmd_crash: SIGKILL; the kernel closes its sockets.
+testpmd_crash()
+{
+	[ -n "$tp_pid" ] || return 0
+	kill -KILL "$tp_pid" 2>/dev/null
+	wait "$tp_pid" 2>/dev/null
+	[ -z "$tp_fd" ] || exec {tp_fd}>&-
+	tp_fd=
+	tp_pid=
+}
+
+# testpmd_last OUT FIELD: the last value that testpmd printed after FIELD
+# ("RX-packets:") in OUT.
+testpmd_last()
+{
+	grep -a -- "$2" "$1" | tail -1 |
+		awk -v f="$2" '{ for (i = 1; i < NF; i++) if ($i == f) { print $(i + 1); exit } }'
 }
 
 _lib_cleanup()

@@ -16,10 +16,10 @@
 #      relay dials it (--client): link up, 100 frames flow.
 #
 # Memory: testpmd runs with --in-memory on hugepages when at least 128 MiB
-# of them are free, else with --no-huge -m 512 (EAL refuses --in-memory
-# without hugepages); the relay's own region is a memfd either way. Every
-# run has its own --file-prefix, and /var/run/dpdk/<prefix> is removed at
-# the end. testpmd is stopped by PID: SIGTERM, then SIGKILL.
+# of them are free, else with --no-huge -m 512 (lib.sh, testpmd_init); the
+# relay's own region is a memfd either way. Every run has its own
+# --file-prefix, and /var/run/dpdk/<prefix> is removed at the end. testpmd
+# is stopped by PID: SIGTERM, then SIGKILL.
 set -u
 
 here=${BASH_SOURCE[0]%/*}
@@ -32,57 +32,20 @@ require_env NFV_BUILD_DIR "run through meson test"
 relay_bin=$NFV_BUILD_DIR/tests/integration/vu_relay
 [ -x "$relay_bin" ] || skip "vu_relay not built"
 require_root
-require_cmd dpdk-testpmd timeout mkfifo awk
+require_cmd dpdk-testpmd timeout mkfifo awk stdbuf
 [ "$(nproc)" -ge 2 ] || skip "testpmd needs 2 cores (a main and a forwarding lcore)"
 
-prefix=nfvvu$$
 sock=$TEST_TMPDIR/vu.sock
 rout=$TEST_TMPDIR/relay.out
-on_exit "rm -rf /var/run/dpdk/$prefix"
+testpmd_init "nfvvu$$"
 
-hp_free=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
-hp_kb=$(awk '/^Hugepagesize:/ { print $2 }' /proc/meminfo)
-# NFV_TEST_NO_HUGE=1 forces the second way.
-if [ -z "${NFV_TEST_NO_HUGE:-}" ] && [ $((${hp_free:-0} * ${hp_kb:-0})) -ge $((128 * 1024)) ]; then
-	eal_mem=(--in-memory)
-	echo "testpmd memory: hugepages (--in-memory), $hp_free free"
-else
-	eal_mem=(--no-huge -m 512)
-	echo "testpmd memory: --no-huge -m 512 (hugepages: ${hp_free:-0} free)"
-fi
-
-tp_pid=
 # tp_start MODE OUT [CLIENT [SOCK]]: testpmd forwarding in MODE on a net_vhost
-# port that dials the relay (CLIENT 1, the default) or listens (0).
+# port that dials the relay (CLIENT 1, the default) or listens (0); returns
+# once it forwards (its statistics count from there), 1 if it did not start.
 tp_start()
 {
-	dpdk-testpmd -l 0-1 "${eal_mem[@]}" --file-prefix="$prefix" --no-pci \
-		--vdev "net_vhost0,iface=${4:-$sock},client=${3:-1},queues=1" -- \
-		--forward-mode="$1" --stats-period 1 --nb-cores=1 --total-num-mbufs=8192 --no-flush-rx \
-		</dev/null >"$2" 2>&1 &
-	tp_pid=$!
-	track_pid "$tp_pid"
-}
-
-# tp_forwarding OUT: waits until testpmd forwards. Its forward statistics
-# count from there (and without --no-flush-rx it would drop what the relay
-# queued earlier).
-tp_forwarding()
-{
-	wait_for_pattern "$1" 'start packet forwarding' 30
-}
-
-# tp_stop: a clean exit (SIGTERM makes testpmd print its forward statistics).
-tp_stop()
-{
-	kill_pid "$tp_pid" 10
-	tp_pid=
-}
-
-# The last value of FIELD ("RX-packets:") that testpmd printed in OUT.
-tp_last()
-{
-	grep -a -- "$2" "$1" | tail -1 | awk -v f="$2" '{ for (i = 1; i < NF; i++) if ($i == f) { print $(i + 1); exit } }'
+	testpmd_start "$2" --vdev "net_vhost0,iface=${4:-$sock},client=${3:-1},queues=1" -- \
+		--forward-mode="$1" --stats-period 1 --nb-cores=1 --total-num-mbufs=8192 --no-flush-rx
 }
 
 # count FILE REGEX: lines matching.
@@ -146,25 +109,12 @@ wait_for_pattern "$rout" '^ready ' 10 || { dump; fail "vu_relay did not start"; 
 ok "relay listening on its socket (server)"
 
 # ---- (a) relay -> testpmd rxonly ----
-tp_start rxonly "$TEST_TMPDIR/tp1.out"
-for ((i = 0; i < 300; i++)); do
-	[ "$(count "$rout" '^link up$')" -ge 1 ] && break
-	if ! pid_alive "$tp_pid" && [ "${eal_mem[0]}" = --in-memory ]; then
-		# Hugepages that the EAL cannot use after all (no usable mount, ...).
-		wait "$tp_pid" 2>/dev/null
-		echo "testpmd failed on hugepages: $(grep -a -m1 -i -E 'cause|error' "$TEST_TMPDIR/tp1.out")"
-		echo "testpmd memory: falling back to --no-huge -m 512"
-		eal_mem=(--no-huge -m 512)
-		tp_start rxonly "$TEST_TMPDIR/tp1.out"
-	fi
-	sleep 0.1
-done
-if [ "$(count "$rout" '^link up$')" -lt 1 ]; then
+tp_start rxonly "$TEST_TMPDIR/tp1.out" || { dump; fail "(a) testpmd did not start forwarding"; }
+if ! wait_count "$rout" '^link up$' 1 30; then
 	dump
 	fail "the link did not come up within 30 s of starting testpmd"
 fi
 ok "(a) testpmd connected, handshake done: link up"
-tp_forwarding "$TEST_TMPDIR/tp1.out" || { dump; fail "(a) testpmd did not start forwarding"; }
 relay_cmd send 1000
 wait_count "$rout" '^sent ' 1 20 || { dump; fail "send 1000 did not finish"; }
 line=$(grep -a '^sent ' "$rout" | tail -1)
@@ -172,15 +122,15 @@ line=$(grep -a '^sent ' "$rout" | tail -1)
 	check_fail "(a) relay did not take 1000 frames: $line"
 wait_for_pattern "$TEST_TMPDIR/tp1.out" 'RX-packets: +1000[^0-9]' 15 ||
 	check_fail "(a) testpmd did not report 1000 received frames within 15 s"
-tp_stop
-rx=$(tp_last "$TEST_TMPDIR/tp1.out" RX-packets:)
+testpmd_stop
+rx=$(testpmd_last "$TEST_TMPDIR/tp1.out" RX-packets:)
 [ "$rx" = 1000 ] && ok "(a) testpmd rxonly counted exactly 1000 frames" ||
 	check_fail "(a) testpmd rxonly counted '${rx:-nothing}' frames, expected 1000"
 wait_count "$rout" '^link down$' 1 10 && ok "(a) testpmd exited: link down" ||
 	check_fail "(a) the link stayed up after testpmd exited"
 
 # ---- (b) testpmd txonly -> relay ----
-tp_start txonly "$TEST_TMPDIR/tp2.out"
+tp_start txonly "$TEST_TMPDIR/tp2.out" || { dump; fail "(b) testpmd did not start forwarding"; }
 wait_count "$rout" '^link up$' 2 30 || { dump; fail "(b) the link did not come up again"; }
 ok "(b) testpmd reconnected: link up"
 # Bounded: up to 10 s for the first frames, then 2 s more of traffic.
@@ -205,9 +155,7 @@ fi
 	check_fail "(b) frames are not all 64 bytes: $line"
 [ "$(field "$line" backend_errors)" = 0 ] || check_fail "(b) backend errors: $line"
 # A crash, not an exit: the kernel closes the socket.
-kill -KILL "$tp_pid" 2>/dev/null
-wait "$tp_pid" 2>/dev/null
-tp_pid=
+testpmd_crash
 wait_count "$rout" '^link down$' 2 10 && ok "(b) testpmd killed (SIGKILL): link down" ||
 	check_fail "(b) the link stayed up after testpmd was killed"
 line=$(relay_stats)
@@ -218,16 +166,15 @@ line=$(relay_stats)
 	check_fail "(b) tx_no_link: $line"
 
 # ---- (c) testpmd back ----
-tp_start rxonly "$TEST_TMPDIR/tp3.out"
+tp_start rxonly "$TEST_TMPDIR/tp3.out" || { dump; fail "(c) testpmd did not start forwarding"; }
 wait_count "$rout" '^link up$' 3 30 || { dump; fail "(c) the link did not come up again"; }
 ok "(c) testpmd started again: link up"
-tp_forwarding "$TEST_TMPDIR/tp3.out" || { dump; fail "(c) testpmd did not start forwarding"; }
 relay_cmd send 100
 wait_count "$rout" '^sent ' 3 20 || { dump; fail "(c) send 100 did not finish"; }
 wait_for_pattern "$TEST_TMPDIR/tp3.out" 'RX-packets: +100[^0-9]' 15 ||
 	check_fail "(c) testpmd did not report 100 received frames within 15 s"
-tp_stop
-rx=$(tp_last "$TEST_TMPDIR/tp3.out" RX-packets:)
+testpmd_stop
+rx=$(testpmd_last "$TEST_TMPDIR/tp3.out" RX-packets:)
 [ "$rx" = 100 ] && ok "(c) frames flow again: testpmd counted 100" ||
 	check_fail "(c) testpmd counted '${rx:-nothing}' frames, expected 100"
 wait_count "$rout" '^link down$' 3 10 || check_fail "(c) the link stayed up after testpmd exited"
@@ -248,7 +195,7 @@ wait_pid "$relay_pid" 10 || st=$?
 # ---- (d) the relay dials testpmd's listening port ----
 sock2=$TEST_TMPDIR/vu-server.sock
 rout=$TEST_TMPDIR/relay2.out
-tp_start rxonly "$TEST_TMPDIR/tp4.out" 0 "$sock2"
+tp_start rxonly "$TEST_TMPDIR/tp4.out" 0 "$sock2" || { dump; fail "(d) testpmd did not start forwarding"; }
 for ((i = 0; i < 300; i++)); do
 	[ -S "$sock2" ] && break
 	sleep 0.1
@@ -261,7 +208,6 @@ track_pid "$relay_pid"
 exec 3>"$TEST_TMPDIR/relay2.in"
 wait_count "$rout" '^link up$' 1 30 || { dump; fail "(d) the client relay's link did not come up"; }
 ok "(d) relay as client: link up"
-tp_forwarding "$TEST_TMPDIR/tp4.out" || { dump; fail "(d) testpmd did not start forwarding"; }
 relay_cmd send 100
 wait_count "$rout" '^sent ' 1 20 || { dump; fail "(d) send 100 did not finish"; }
 wait_for_pattern "$TEST_TMPDIR/tp4.out" 'RX-packets: +100[^0-9]' 15 ||
@@ -271,8 +217,8 @@ exec 3>&-
 st=0
 wait_pid "$relay_pid" 10 || st=$?
 [ "$st" = 0 ] || check_fail "(d) vu_relay exit status $st"
-tp_stop
-rx=$(tp_last "$TEST_TMPDIR/tp4.out" RX-packets:)
+testpmd_stop
+rx=$(testpmd_last "$TEST_TMPDIR/tp4.out" RX-packets:)
 [ "$rx" = 100 ] && ok "(d) testpmd counted 100 frames from the client relay" ||
 	check_fail "(d) testpmd counted '${rx:-nothing}' frames, expected 100"
 [ "$failures" -eq 0 ] || dump
