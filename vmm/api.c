@@ -159,12 +159,13 @@ static json_t *nics_stats(void)
 
 			json_object_set_new(
 				o, "vhost",
-				json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "mode", "vhost-user",
+				json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:i}", "mode", "vhost-user",
 					  "connects", (json_int_t)v->connects, "disconnects",
 					  (json_int_t)v->disconnects, "sessions_failed",
 					  (json_int_t)v->sessions_failed, "starts",
 					  (json_int_t)v->starts, "stops", (json_int_t)v->stops,
-					  "calls", (json_int_t)ni.vhost_calls));
+					  "calls", (json_int_t)ni.vhost_calls, "direct_calls",
+					  (int)ni.vhost_direct));
 		} else if (ni.relay) {
 			const struct netdev_vu_stats *r = &ni.relay_stats;
 

@@ -521,6 +521,26 @@ out:
 	pthread_mutex_unlock(&v->lock);
 }
 
+/*
+ * The irqfd eventfd of `vector` if it is bound now (vhost mode hands it to
+ * the backend as a queue's call; see nic_vhost.h), else -1.
+ */
+static int nic_vector_irqfd(void *opaque, uint16_t vector)
+{
+	struct nic *nic = opaque;
+	struct nic_vector *v;
+	int fd = -1;
+
+	if (vector >= nic->nr_vectors)
+		return -1;
+	v = &nic->vectors[vector];
+	pthread_mutex_lock(&v->lock);
+	if (v->assigned && v->efd >= 0)
+		fd = v->efd;
+	pthread_mutex_unlock(&v->lock);
+	return fd;
+}
+
 /* The transport's msix_changed hook: a vector, or all (UINT32_MAX), changed. */
 static void nic_msix_changed(void *opaque, uint32_t vector)
 {
@@ -677,6 +697,8 @@ static int nic_new_model(struct nic *nic, struct pci_bus *bus, const struct gues
 			return -ENODEV;
 		if (nic->vhost)
 			nic_vhost_attach(nic->vhost, nic->vnet);
+		if (nic->vhost && nic->nr_vectors)
+			nic_vhost_set_irqfd(nic->vhost, nic_vector_irqfd, nic);
 		nic->pdev = virtio_pci_pci_dev(vnet_transport(nic->vnet));
 		return 0;
 	}
@@ -866,6 +888,7 @@ int nic_get_info(unsigned int index, struct nic_info *info)
 	if (nic->vhost && !nic->cfg->vhost_net) {
 		info->vhost = true;
 		nic_vhost_get_stats(nic->vhost, &info->vhost_stats, &info->vhost_calls);
+		info->vhost_direct = nic_vhost_direct_calls(nic->vhost);
 	}
 	if (nic->nr_nds && nic->cfg->vhost_user &&
 	    netdev_vhost_user_stats(nic->nds[0], &info->relay_stats) == 0)

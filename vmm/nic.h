@@ -213,7 +213,8 @@ struct nic_info {
 	/* vhost mode: the controller's counters and the interrupts relayed. */
 	bool vhost;
 	struct vhu_stats vhost_stats;
-	uint64_t vhost_calls;
+	uint64_t vhost_calls;	    /* interrupts relayed through an I/O thread */
+	unsigned int vhost_direct; /* data queues whose call is an irqfd */
 	/* The vhost-user relay backend's counters. */
 	bool relay;
 	struct netdev_vu_stats relay_stats;

@@ -67,6 +67,9 @@ struct nic_vhost {
 	int call[VHU_MAX_QUEUES];
 	struct nv_call cw[VHU_MAX_QUEUES];
 	uint64_t calls; /* atomic */
+	nic_vhost_irqfd_fn irqfd;
+	void *irqfd_opaque;
+	unsigned int direct; /* atomic: queues whose call is an irqfd */
 	/* vhost-net: */
 	bool net;
 	char name[32];
@@ -80,6 +83,22 @@ struct nic_vhost {
 	bool link;	 /* atomic: what the device was told */
 	struct vhu_stats st;
 };
+
+/*
+ * The call eventfd of queue q for this DRIVER_OK: its vector's irqfd when
+ * it has one, else the eventfd nfv-vmm watches (see nic_vhost.h).
+ */
+static int nv_call_fd(struct nic_vhost *v, uint16_t q, uint16_t msix, unsigned int *direct)
+{
+	int fd = -1;
+
+	if (v->irqfd && msix != VIRTIO_MSI_NO_VECTOR)
+		fd = v->irqfd(v->irqfd_opaque, msix);
+	if (fd < 0)
+		return v->call[q];
+	(*direct)++;
+	return fd;
+}
 
 /* The backend used buffers of queue q and asks for an interrupt. */
 static void on_call(int fd, uint32_t events, void *opaque)
@@ -200,7 +219,8 @@ static void vn_stop_rings(struct nic_vhost *v)
 }
 
 /* The pair's two rings as the driver set them up; false when either is not enabled. */
-static bool vn_pair_rings(struct nic_vhost *v, uint16_t p, struct vhost_net_vring r[2])
+static bool vn_pair_rings(struct nic_vhost *v, uint16_t p, struct vhost_net_vring r[2],
+			  unsigned int *direct)
 {
 	struct virtio_pci *vp = vnet_transport(v->vn);
 
@@ -217,7 +237,7 @@ static bool vn_pair_rings(struct nic_vhost *v, uint16_t p, struct vhost_net_vrin
 			.avail_gpa = qi.driver,
 			.used_gpa = qi.device,
 			.kick_fd = v->kick[q],
-			.call_fd = v->call[q],
+			.call_fd = nv_call_fd(v, q, qi.msix, direct),
 		};
 	}
 	return true;
@@ -230,6 +250,7 @@ static void vn_start(struct nic_vhost *v, uint64_t features)
 			     ? VN_HDR_MRG
 			     : VN_HDR_LEGACY;
 	uint16_t np = v->nq / 2, started = 0;
+	unsigned int direct = 0;
 	int ret = 0;
 
 	pthread_mutex_lock(&v->vn_lock);
@@ -264,7 +285,7 @@ static void vn_start(struct nic_vhost *v, uint64_t features)
 		struct vn_pair *pr = &v->pairs[p];
 		struct vhost_net_vring r[2];
 
-		if (!vn_pair_rings(v, p, r)) {
+		if (!vn_pair_rings(v, p, r, &direct)) {
 			log_debug("%s: pair %u: not set up by the driver", v->name, p);
 			continue;
 		}
@@ -303,6 +324,7 @@ static void vn_start(struct nic_vhost *v, uint64_t features)
 undo:
 	vn_stop_rings(v);
 out:
+	__atomic_store_n(&v->direct, direct, __ATOMIC_RELAXED);
 	vn_update_link(v);
 	pthread_mutex_unlock(&v->vn_lock);
 }
@@ -348,11 +370,13 @@ static void nv_start(void *opaque, uint64_t features)
 		return;
 	}
 
+	unsigned int direct = 0;
+
 	for (uint16_t q = 0; q < v->nq; q++) {
 		struct virtio_pci_queue_info qi;
 
 		if (virtio_pci_queue_info(vp, q, &qi) < 0)
-			qi = (struct virtio_pci_queue_info){ 0 };
+			qi = (struct virtio_pci_queue_info){ .msix = VIRTIO_MSI_NO_VECTOR };
 		qs[q] = (struct vhu_queue){
 			.enabled = qi.enabled,
 			.size = qi.size,
@@ -360,9 +384,10 @@ static void nv_start(void *opaque, uint64_t features)
 			.avail = qi.driver,
 			.used = qi.device,
 			.kick_fd = v->kick[q],
-			.call_fd = v->call[q],
+			.call_fd = qi.enabled ? nv_call_fd(v, q, qi.msix, &direct) : v->call[q],
 		};
 	}
+	__atomic_store_n(&v->direct, direct, __ATOMIC_RELAXED);
 	(void)vhu_start(v->h, features, qs, v->nq);
 }
 
@@ -530,6 +555,17 @@ int nic_vhost_net_set_taps(struct nic_vhost *v, struct netdev *const *taps, cons
 	v->tap_up = taps[0]->link_up;
 	v->have_taps = true;
 	return 0;
+}
+
+void nic_vhost_set_irqfd(struct nic_vhost *v, nic_vhost_irqfd_fn fn, void *opaque)
+{
+	v->irqfd = fn;
+	v->irqfd_opaque = opaque;
+}
+
+unsigned int nic_vhost_direct_calls(struct nic_vhost *v)
+{
+	return __atomic_load_n(&v->direct, __ATOMIC_RELAXED);
 }
 
 void nic_vhost_attach(struct nic_vhost *v, struct vnet *vn)

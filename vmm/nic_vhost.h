@@ -84,6 +84,19 @@ struct nic_vhost *nic_vhost_net_new(struct evloop *loop, const struct guest_mem 
  */
 int __must_check nic_vhost_net_set_taps(struct nic_vhost *v, struct netdev *const *taps,
 					const int *fds, unsigned int n, char *err, size_t err_len);
+/*
+ * Where a queue's interrupts go. `fn` returns the eventfd bound as KVM's
+ * irqfd for MSI-X vector `vector` right now, or -1 (masked, MSI-X off, KVM
+ * refused irqfds). At DRIVER_OK a queue whose vector has one hands that
+ * eventfd to the backend as its call: the backend's notification goes to
+ * KVM without nfv-vmm. While the guest masks the vector nfv-vmm unbinds the
+ * irqfd; what the backend signals meanwhile stays counted in the eventfd,
+ * and KVM injects it when the vector is unmasked and bound again (it checks
+ * the eventfd when an irqfd is assigned): the pending bit's behaviour. A
+ * queue without one keeps the watched call eventfd. Set before the guest runs.
+ */
+typedef int (*nic_vhost_irqfd_fn)(void *opaque, uint16_t vector);
+void nic_vhost_set_irqfd(struct nic_vhost *v, nic_vhost_irqfd_fn fn, void *opaque);
 /* The device this NIC drives (set once, before the guest runs). */
 void nic_vhost_attach(struct nic_vhost *v, struct vnet *vn);
 /* What vnet_config.vhost takes; opaque is v. */
@@ -93,6 +106,8 @@ int nic_vhost_kick_fd(const struct nic_vhost *v, uint16_t q);
 bool nic_vhost_link_up(struct nic_vhost *v);
 /* vhost-user: the controller's counters; vhost-net: starts and stops only. */
 void nic_vhost_get_stats(struct nic_vhost *v, struct vhu_stats *st, uint64_t *calls);
+/* Data queues whose call went straight to an irqfd at the last DRIVER_OK. */
+unsigned int nic_vhost_direct_calls(struct nic_vhost *v);
 void nic_vhost_free(struct nic_vhost *v);
 
 #endif /* NFV_VMM_NIC_VHOST_H */
