@@ -17,12 +17,18 @@
 #   reconnect testpmd killed (SIGKILL) during a long gen run: the control
 #             socket shows the link down within 5 s; testpmd started again
 #             on the same socket: link up, frames counted again, from the
-#             same guest (not restarted), which ends normally
+#             same guest (not restarted), which ends normally. With nfv-vmm
+#             listening (server=on, testpmd client=1) and dialing
+#             (server=off, testpmd listens), in vhost mode and in relay
+#             mode (e1000 and virtio offload=off, server=on)
 #   client    server=off: nfv-vmm starts before anything listens and keeps
 #             trying; testpmd then listens, nfv-vmm connects, frames counted
 #   relay     --nic e1000,vhost-user=PATH and --nic virtio,vhost-user=PATH,
 #             offload=off (nfv-vmm's own queue pair in shared memory):
-#             nf=gen count=2000 -> testpmd rxonly counts every frame
+#             nf=gen count=2000 -> testpmd rxonly counts every frame;
+#             two guests through testpmd's io forwarding, an e1000 relay
+#             with nf=gen -> a virtio offload=off relay with nf=sink, which
+#             counts every generated frame with no loss
 #   vhost-net --nic virtio,tap=NAME,vhost-net=on on a host without
 #             /dev/vhost-net: refused, non-zero status, one line naming the
 #             device and `modprobe vhost_net`
@@ -296,49 +302,58 @@ exits_check $name "$d/$name.jsonl" "${rx:-0}"
 dump_on_failure "$f0" $name -- "$d/tp_$name.out"
 
 # ---------------------------------------------------------------------------
-# vhost mode both ways: gen (port 0) -> testpmd io -> (port 1) sink.
-name=vh_io
-f0=$failures
-count=2000
-testpmd_start "$d/tp_$name.out" \
-	--vdev "net_vhost0,iface=$d/${name}_gen.vu,client=1,queues=1" \
-	--vdev "net_vhost1,iface=$d/${name}_sink.vu,client=1,queues=1" -- \
-	-i -a --forward-mode=io --nb-cores=1 --total-num-mbufs=8192 --no-flush-rx ||
-	check_fail "$name: testpmd did not start"
-vm_start ${name}_sink "virtio,vhost-user=$d/${name}_sink.vu,mac=$mac_b" \
-	"nf=sink count=$count seconds=90 stats=0"
-sink_pid=$vpid
-if vm_ready ${name}_sink; then
-	if wait_nic ${name}_sink 'n["link_up"] is True' 15; then
-		ok "${name}_sink: testpmd connected, link up"
+# Both ways: gen (port 0) -> testpmd io -> (port 1) sink, in vhost mode and
+# with relays (an e1000 sending, a virtio offload=off receiving).
+
+# io_run NAME GEN-SPEC SINK-SPEC: the guests' NICs are --nic SPEC
+# (KIND[,KEYS]) on NAME_gen.vu and NAME_sink.vu, which testpmd dials.
+io_run()
+{
+	local name=$1 gk=${2%%,*} sk=${3%%,*} f0=$failures count=2000 gen_pid sink_pid rx tx
+
+	testpmd_start "$d/tp_$name.out" \
+		--vdev "net_vhost0,iface=$d/${name}_gen.vu,client=1,queues=1" \
+		--vdev "net_vhost1,iface=$d/${name}_sink.vu,client=1,queues=1" -- \
+		-i -a --forward-mode=io --nb-cores=1 --total-num-mbufs=8192 --no-flush-rx ||
+		check_fail "$name: testpmd did not start"
+	vm_start ${name}_sink "$sk,vhost-user=$d/${name}_sink.vu${3#"$sk"},mac=$mac_b" \
+		"nf=sink count=$count seconds=90 stats=0"
+	sink_pid=$vpid
+	if vm_ready ${name}_sink; then
+		if wait_nic ${name}_sink 'n["link_up"] is True' 15; then
+			ok "${name}_sink: testpmd connected, link up"
+		else
+			check_fail "${name}_sink: link not up 15 s after the guest was ready"
+		fi
+		# rate=: what testpmd cannot put into the sink's ring at once is dropped.
+		vm_start ${name}_gen "$gk,vhost-user=$d/${name}_gen.vu${2#"$gk"},mac=$mac_a" \
+			"nf=gen count=$count rate=2000 dst=$mac_b stats=0"
+		gen_pid=$vpid
+		if vm_ready ${name}_gen; then
+			vm_end ${name}_gen "$gen_pid" 60
+			vm_end ${name}_sink "$sink_pid" 60
+			expect_line "$d/${name}_gen.log" "^nfguest: gen done sent=$count expected=$count " \
+				"${name}_gen: nfguest sent $count frames"
+			expect_line "$d/${name}_sink.log" \
+				"^nfguest: sink done received=$count expected=$count loss=0 " \
+				"${name}_sink: nfguest received all $count generated frames, no loss"
+		fi
+		kill_pid "$gen_pid"
+	fi
+	kill_pid "$sink_pid"
+	testpmd_stop
+	rx=$(tp_port "$d/tp_$name.out" 0 RX-packets:)
+	tx=$(tp_port "$d/tp_$name.out" 1 TX-packets:)
+	if [ "${rx:-0}" -eq $count ] && [ "${tx:-0}" -eq $count ]; then
+		ok "$name: testpmd received $rx frames on port 0 and sent $tx on port 1"
 	else
-		check_fail "${name}_sink: link not up 15 s after the guest was ready"
+		check_fail "$name: testpmd port 0 RX '${rx:-nothing}', port 1 TX '${tx:-nothing}', expected $count"
 	fi
-	# rate=: what testpmd cannot put into the sink's ring at once is dropped.
-	vm_start ${name}_gen "virtio,vhost-user=$d/${name}_gen.vu,mac=$mac_a" \
-		"nf=gen count=$count rate=2000 dst=$mac_b stats=0"
-	gen_pid=$vpid
-	if vm_ready ${name}_gen; then
-		vm_end ${name}_gen "$gen_pid" 60
-		vm_end ${name}_sink "$sink_pid" 60
-		expect_line "$d/${name}_gen.log" "^nfguest: gen done sent=$count expected=$count " \
-			"${name}_gen: nfguest sent $count frames"
-		expect_line "$d/${name}_sink.log" \
-			"^nfguest: sink done received=$count expected=$count loss=0 " \
-			"${name}_sink: nfguest received all $count generated frames, no loss"
-	fi
-	kill_pid "$gen_pid"
-fi
-kill_pid "$sink_pid"
-testpmd_stop
-rx=$(tp_port "$d/tp_$name.out" 0 RX-packets:)
-tx=$(tp_port "$d/tp_$name.out" 1 TX-packets:)
-if [ "${rx:-0}" -eq $count ] && [ "${tx:-0}" -eq $count ]; then
-	ok "$name: testpmd received $rx frames on port 0 and sent $tx on port 1"
-else
-	check_fail "$name: testpmd port 0 RX '${rx:-nothing}', port 1 TX '${tx:-nothing}', expected $count"
-fi
-dump_on_failure "$f0" ${name}_gen ${name}_sink -- "$d/tp_$name.out"
+	dump_on_failure "$f0" ${name}_gen ${name}_sink -- "$d/tp_$name.out"
+}
+
+io_run vh_io virtio virtio
+io_run relay_io e1000 virtio,offload=off
 
 # ---------------------------------------------------------------------------
 # vhost mode, 4 queue pairs on 2 vCPUs: every queue carries frames.
@@ -371,57 +386,81 @@ done
 dump_on_failure "$f0" $name -- "$d/tp_$name.out"
 
 # ---------------------------------------------------------------------------
-# Reconnect: testpmd killed and started again under a running guest.
-name=vh_reconnect
-f0=$failures
-tp_rc() { # OUT: testpmd rxonly, dialing the VM's socket, port stats every second
-	testpmd_start "$1" --vdev "net_vhost0,iface=$d/$name.vu,client=1,queues=1" -- \
+# Reconnect: testpmd killed and started again under a running guest, with
+# nfv-vmm listening (server=on) and dialing (server=off), in vhost mode and
+# in relay mode.
+
+# tp_rc OUT SOCK CLIENT: testpmd rxonly on a net_vhost port that dials SOCK
+# (CLIENT 1) or listens on it (0), port stats every second.
+tp_rc()
+{
+	testpmd_start "$1" --vdev "net_vhost0,iface=$2,client=$3,queues=1" -- \
 		--forward-mode=rxonly --stats-period 1 --nb-cores=1 --total-num-mbufs=8192 --no-flush-rx
 }
-tp_rc "$d/tp_${name}1.out" || check_fail "$name: testpmd did not start"
-vm_start $name "virtio,vhost-user=$d/$name.vu,mac=$mac_a" "nf=gen seconds=20 stats=1"
-vp=$vpid
-if vm_ready $name; then
-	wait_nic $name 'n["link_up"] is True' 15 && ok "$name: link up" ||
-		check_fail "$name: link not up 15 s after the guest was ready"
-	wait_for_pattern "$d/tp_${name}1.out" 'RX-packets: +[1-9]' 15 &&
-		ok "$name: testpmd counts frames ($(testpmd_last "$d/tp_${name}1.out" RX-packets:))" ||
-		check_fail "$name: testpmd counted no frame within 15 s"
-	testpmd_crash
-	t0=$SECONDS
-	if wait_nic $name 'n["link_up"] is False' 5; then
-		ok "$name: testpmd killed (SIGKILL): link down after $((SECONDS - t0)) s"
-	else
-		check_fail "$name: the link is not down 5 s after testpmd was killed" \
-			"(link_up: $(nic_stat $name 'n.get("link_up")'))"
+
+# reconnect_run NAME SPEC SERVER: a guest with --nic SPEC (KIND[,KEYS]),
+# vhost-user=NAME.vu, server=SERVER sends for 15 s; testpmd is killed while
+# frames flow and started again on the same socket.
+reconnect_run()
+{
+	local name=$1 kind=${2%%,*} server=$3 client=1 f0=$failures sock=$d/$1.vu vp t0 v
+
+	[ "$server" = on ] || client=0
+	tp_rc "$d/tp_${name}1.out" "$sock" $client || check_fail "$name: testpmd did not start"
+	vm_start $name "$kind,vhost-user=$sock${2#"$kind"},server=$server,mac=$mac_a" \
+		"nf=gen seconds=15 stats=1"
+	vp=$vpid
+	if vm_ready $name; then
+		wait_nic $name 'n["link_up"] is True' 15 && ok "$name: link up" ||
+			check_fail "$name: link not up 15 s after the guest was ready"
+		wait_for_pattern "$d/tp_${name}1.out" 'RX-packets: +[1-9]' 15 &&
+			ok "$name: testpmd counts frames ($(testpmd_last "$d/tp_${name}1.out" RX-packets:))" ||
+			check_fail "$name: testpmd counted no frame within 15 s"
+		testpmd_crash
+		t0=$SECONDS
+		if wait_nic $name 'n["link_up"] is False' 5; then
+			ok "$name: testpmd killed (SIGKILL): link down after $((SECONDS - t0)) s"
+		else
+			check_fail "$name: the link is not down 5 s after testpmd was killed" \
+				"(link_up: $(nic_stat $name 'n.get("link_up")'))"
+		fi
+		# A listening testpmd left its socket file behind: it binds anew.
+		[ "$client" = 1 ] || rm -f "$sock"
+		tp_rc "$d/tp_${name}2.out" "$sock" $client || check_fail "$name: testpmd did not start again"
+		t0=$SECONDS
+		if wait_nic $name 'n["link_up"] is True' 30; then
+			ok "$name: testpmd started again: link up after $((SECONDS - t0)) s"
+		else
+			check_fail "$name: the link is not up 30 s after testpmd started again"
+		fi
+		# 1000 and more: beyond what a ring held when the link came back.
+		wait_for_pattern "$d/tp_${name}2.out" 'RX-packets: +[1-9][0-9]{3,}' 15 &&
+			ok "$name: the new testpmd counts frames from the same guest" \
+				"($(testpmd_last "$d/tp_${name}2.out" RX-packets:))" ||
+			check_fail "$name: the new testpmd counted fewer than 1000 frames within 15 s" \
+				"($(testpmd_last "$d/tp_${name}2.out" RX-packets:))"
+		v=$(nic_stat $name 'n.get("vhost", {}).get("connects"), n.get("vhost", {}).get("disconnects")')
+		[ "$v" = "(2, 1)" ] && ok "$name: vhost counters: 2 connects, 1 disconnect" ||
+			check_fail "$name: vhost (connects, disconnects) '$v', expected (2, 1):" \
+				"$(nic_stat $name 'n.get("vhost")')"
+		pid_alive "$vp" && ok "$name: the same nfv-vmm (PID $vp) runs on" ||
+			check_fail "$name: nfv-vmm is gone"
+		vm_end $name "$vp" 40
+		[ "$(grep -a -c '^nfguest: ready' "$d/$name.log")" = 1 ] &&
+			ok "$name: the guest was not restarted (one ready line)" ||
+			check_fail "$name: the guest started more than once"
+		expect_line "$d/$name.log" '^nfguest: gen done sent=[1-9][0-9]* .*status=0$' \
+			"$name: nfguest's gen ran to its end"
 	fi
-	tp_rc "$d/tp_${name}2.out" || check_fail "$name: testpmd did not start again"
-	t0=$SECONDS
-	if wait_nic $name 'n["link_up"] is True' 30; then
-		ok "$name: testpmd started again: link up after $((SECONDS - t0)) s"
-	else
-		check_fail "$name: the link is not up 30 s after testpmd started again"
-	fi
-	wait_for_pattern "$d/tp_${name}2.out" 'RX-packets: +[1-9]' 15 &&
-		ok "$name: the new testpmd counts frames from the same guest" \
-			"($(testpmd_last "$d/tp_${name}2.out" RX-packets:))" ||
-		check_fail "$name: the new testpmd counted no frame within 15 s"
-	v=$(nic_stat $name 'n.get("vhost", {}).get("connects"), n.get("vhost", {}).get("disconnects")')
-	[ "$v" = "(2, 1)" ] && ok "$name: vhost counters: 2 connects, 1 disconnect" ||
-		check_fail "$name: vhost (connects, disconnects) '$v', expected (2, 1):" \
-			"$(nic_stat $name 'n.get("vhost")')"
-	pid_alive "$vp" && ok "$name: the same nfv-vmm (PID $vp) runs on" ||
-		check_fail "$name: nfv-vmm is gone"
-	vm_end $name "$vp" 40
-	[ "$(grep -a -c '^nfguest: ready' "$d/$name.log")" = 1 ] &&
-		ok "$name: the guest was not restarted (one ready line)" ||
-		check_fail "$name: the guest started more than once"
-	expect_line "$d/$name.log" '^nfguest: gen done sent=[1-9][0-9]* .*status=0$' \
-		"$name: nfguest's gen ran to its end"
-fi
-kill_pid "$vp"
-testpmd_stop
-dump_on_failure "$f0" $name -- "$d/tp_${name}1.out" "$d/tp_${name}2.out"
+	kill_pid "$vp"
+	testpmd_stop
+	dump_on_failure "$f0" $name -- "$d/tp_${name}1.out" "$d/tp_${name}2.out"
+}
+
+reconnect_run vh_reconnect virtio on
+reconnect_run vh_reconnect_client virtio off
+reconnect_run relay_reconnect_e1000 e1000 on
+reconnect_run relay_reconnect_virtio virtio,offload=off on
 
 # ---------------------------------------------------------------------------
 # server=off: nfv-vmm dials, before anything listens, and keeps trying.
