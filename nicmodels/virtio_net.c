@@ -496,13 +496,22 @@ static bool vnet_tx(struct vnet *vn, struct vnet_pair *p, unsigned int budget)
 	}
 	if (done && vnet_irq(vn, vq, q))
 		p->tx_irqs++;
-	if (done == budget && virtq_avail_pending(vq)) {
-		/* Without a re-kick event the rest waits for a doorbell: ask for one. */
-		if (!p->tx_kick)
-			virtq_set_notification(vq, true);
-		return true;
+	if (done < budget)
+		return false; /* the ring ran dry: the next doorbell was asked for above */
+	/*
+	 * The budget is spent. If the ring looks empty now, the loop above never
+	 * asked for the next doorbell (with EVENT_IDX avail_event would stay
+	 * behind and the driver would never ring again): ask, then look once more.
+	 */
+	if (!virtq_avail_pending(vq)) {
+		virtq_set_notification(vq, true);
+		if (!virtq_avail_pending(vq))
+			return false;
 	}
-	return false;
+	/* Without a re-kick event the rest waits for a doorbell: ask for one. */
+	if (!p->tx_kick)
+		virtq_set_notification(vq, true);
+	return true;
 }
 
 /* Runs pair p's transmitq; arms the re-kick when the budget ran out. */

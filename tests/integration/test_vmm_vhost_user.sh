@@ -20,7 +20,7 @@
 #             same guest (not restarted), which ends normally. With nfv-vmm
 #             listening (server=on, testpmd client=1) and dialing
 #             (server=off, testpmd listens), in vhost mode and in relay
-#             mode (e1000 and virtio offload=off, server=on)
+#             mode (e1000 listening, virtio offload=off dialing)
 #   client    server=off: nfv-vmm starts before anything listens and keeps
 #             trying; testpmd then listens, nfv-vmm connects, frames counted
 #   relay     --nic e1000,vhost-user=PATH and --nic virtio,vhost-user=PATH,
@@ -460,7 +460,7 @@ reconnect_run()
 reconnect_run vh_reconnect virtio on
 reconnect_run vh_reconnect_client virtio off
 reconnect_run relay_reconnect_e1000 e1000 on
-reconnect_run relay_reconnect_virtio virtio,offload=off on
+reconnect_run relay_reconnect_virtio virtio,offload=off off
 
 # ---------------------------------------------------------------------------
 # server=off: nfv-vmm dials, before anything listens, and keeps trying.

@@ -1609,6 +1609,24 @@ static void test_tx_rekick(void **state)
 	fx_free(f);
 }
 
+/*
+ * Exactly one budget's worth of chains: the ring is empty when the budget
+ * runs out, and avail_event must still ask for a doorbell on the next
+ * chain (else the driver, with EVENT_IDX, never rings again).
+ */
+static void test_tx_exact_budget(void **state)
+{
+	struct fx *f = tx_over_budget(true, F_BASE | F_EVT, 0);
+
+	(void)state;
+	assert_int_equal(rd16(ram(f, RING_GPA(1) + 0x2000), 4 + 8 * QSZ_MAX), TX_BURST);
+	/* Nothing left: no re-kick. */
+	assert_int_equal(evloop_run_once(f->loop, 0), 0);
+	assert_int_equal(f->fnd->nframes, TX_BURST);
+	assert_int_equal(stats(f).guest_errors, 0);
+	fx_free(f);
+}
+
 static void test_tx_budget_no_loop(void **state)
 {
 	const unsigned int extra = 10;
@@ -1779,6 +1797,7 @@ int main(void)
 		cmocka_unit_test(test_backend_offloads),
 		cmocka_unit_test(test_features_offload_rules),
 		cmocka_unit_test(test_tx_rekick),
+		cmocka_unit_test(test_tx_exact_budget),
 		cmocka_unit_test(test_tx_budget_no_loop),
 		cmocka_unit_test(test_tx_rekick_reset),
 		cmocka_unit_test(test_mq_reset_renegotiate),
