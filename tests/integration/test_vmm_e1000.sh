@@ -32,18 +32,6 @@ if ! "$NFV_VMM" --help | grep -q -- '--nic e1000,pcap-out'; then
 fi
 
 # --- bad --nic arguments: status 2, one line naming the problem.
-badnic()
-{
-	local spec=$1 re=$2 out st
-
-	out=$("$NFV_VMM" --kernel "$NFV_NFGUEST" --console none --nic "$spec" 2>&1 </dev/null)
-	st=$?
-	if [ "$st" -eq 2 ] && grep -q -E -- "$re" <<<"$out" && [ "$(wc -l <<<"$out")" -eq 1 ]; then
-		ok "badnic: '$spec' -> status 2: $out"
-	else
-		check_fail "badnic: '$spec' -> status $st, output: $out"
-	fi
-}
 badnic "virtio,tap=x,speed=10" "unknown key 'speed'"
 badnic "e1000" "no backend"
 badnic "e1000,tap=x,pcap-out=/dev/null" "two backends"
