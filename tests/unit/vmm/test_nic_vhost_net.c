@@ -70,90 +70,12 @@
 #define CMD_GPA 0x100000u
 #define PAIRS 2
 #define CQ (2 * PAIRS)
-#define VHOST_FD0 100 /* pair p's /dev/vhost-net: VHOST_FD0 + p */
+#define VHOST_FD0 FK_FD0 /* pair p's /dev/vhost-net: VHOST_FD0 + p */
 #define TAP_FD0 50    /* tap queue p's fd: TAP_FD0 + p */
 
 /* ---- the fake system calls ---- */
 
-#define MAXCALLS 128
-
-struct call {
-	int fd;
-	unsigned long req;
-	struct vhost_vring_state st;
-	struct vhost_vring_addr addr;
-	struct vhost_vring_file file;
-	uint64_t u64;
-	uint32_t nregions;
-	struct vhost_memory_region region;
-};
-
-static struct {
-	int open_errno; /* opens after the first open_ok fail with it */
-	int open_ok;
-	int opened;
-	uint64_t features;
-	struct call calls[MAXCALLS];
-	unsigned int n;
-	int closed;
-} fk;
-
-static int fk_open(const char *path, int flags)
-{
-	(void)flags;
-	assert_string_equal(path, "/dev/vhost-net");
-	if (fk.open_errno && fk.opened >= fk.open_ok) {
-		errno = fk.open_errno;
-		return -1;
-	}
-	return VHOST_FD0 + fk.opened++;
-}
-
-static int fk_ioctl(int fd, unsigned long req, void *arg)
-{
-	struct call *c;
-
-	assert_true(fk.n < MAXCALLS);
-	assert_true(fd >= VHOST_FD0 && fd < VHOST_FD0 + fk.opened);
-	c = &fk.calls[fk.n++];
-	memset(c, 0, sizeof(*c));
-	c->fd = fd;
-	c->req = req;
-	switch (req) {
-	case VHOST_GET_FEATURES: *(uint64_t *)arg = fk.features; break;
-	case VHOST_SET_FEATURES: c->u64 = *(uint64_t *)arg; break;
-	case VHOST_SET_VRING_NUM:
-	case VHOST_SET_VRING_BASE: c->st = *(struct vhost_vring_state *)arg; break;
-	case VHOST_GET_VRING_BASE:
-		c->st = *(struct vhost_vring_state *)arg;
-		((struct vhost_vring_state *)arg)->num = 7;
-		break;
-	case VHOST_SET_VRING_ADDR: c->addr = *(struct vhost_vring_addr *)arg; break;
-	case VHOST_SET_VRING_KICK:
-	case VHOST_SET_VRING_CALL:
-	case VHOST_NET_SET_BACKEND: c->file = *(struct vhost_vring_file *)arg; break;
-	case VHOST_SET_MEM_TABLE: {
-		struct vhost_memory *m = arg;
-
-		c->nregions = m->nregions;
-		if (m->nregions)
-			c->region = m->regions[0];
-		break;
-	}
-	}
-	return 0;
-}
-
-static int fk_close(int fd)
-{
-	assert_true(fd >= VHOST_FD0 && fd < VHOST_FD0 + fk.opened);
-	fk.closed++;
-	return 0;
-}
-
-static const struct vhost_net_sys fk_sys = { .open = fk_open,
-					     .ioctl = fk_ioctl,
-					     .close = fk_close };
+#include "../support/vhost_net_fake.h"
 
 /* ---- fake tap queues ---- */
 
@@ -413,6 +335,7 @@ static int reset(void **state)
 {
 	(void)state;
 	memset(&fk, 0, sizeof(fk));
+	fk.vring_base = 7;
 	fk.features = F_KERNEL;
 	log_set_level(LOG_LVL_ERR);
 	return 0;
@@ -441,9 +364,9 @@ static void test_start(void **state)
 		assert_int_equal(c[0]->u64, F_DATAPATH);
 		assert_int_equal(c[1]->req, VHOST_SET_MEM_TABLE);
 		assert_int_equal(c[1]->nregions, 1);
-		assert_int_equal(c[1]->region.guest_phys_addr, 0);
-		assert_int_equal(c[1]->region.memory_size, RAM_SIZE);
-		assert_int_equal(c[1]->region.userspace_addr, (uint64_t)(uintptr_t)f->ar->ram);
+		assert_int_equal(c[1]->regions[0].guest_phys_addr, 0);
+		assert_int_equal(c[1]->regions[0].memory_size, RAM_SIZE);
+		assert_int_equal(c[1]->regions[0].userspace_addr, (uint64_t)(uintptr_t)f->ar->ram);
 		expect_ring(f, c + 2, 0, (uint16_t)(2 * p), &call_fds[2 * p]);
 		expect_ring(f, c + 7, 1, (uint16_t)(2 * p + 1), &call_fds[2 * p + 1]);
 		if (p == 0) {

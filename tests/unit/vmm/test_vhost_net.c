@@ -20,84 +20,7 @@
 #include "common/log.h"
 #include "vmm/vhost_net.h"
 
-#define MAXCALLS 32
-
-struct call {
-	unsigned long req;
-	struct vhost_vring_state st;
-	struct vhost_vring_addr addr;
-	struct vhost_vring_file file;
-	uint64_t u64;
-	uint32_t nregions;
-	struct vhost_memory_region regions[4];
-};
-
-static struct {
-	int open_errno; /* 0: open succeeds with fd 42 */
-	unsigned long fail_req;
-	int fail_errno;
-	uint64_t features;
-	struct call calls[MAXCALLS];
-	unsigned int n;
-	int closed;
-} fk;
-
-static int fk_open(const char *path, int flags)
-{
-	(void)flags;
-	assert_string_equal(path, "/dev/vhost-net");
-	if (fk.open_errno) {
-		errno = fk.open_errno;
-		return -1;
-	}
-	return 42;
-}
-
-static int fk_ioctl(int fd, unsigned long req, void *arg)
-{
-	struct call *c = &fk.calls[fk.n++];
-
-	assert_int_equal(fd, 42);
-	assert_true(fk.n <= MAXCALLS);
-	memset(c, 0, sizeof(*c));
-	c->req = req;
-	if (req == fk.fail_req) {
-		errno = fk.fail_errno;
-		return -1;
-	}
-	switch (req) {
-	case VHOST_GET_FEATURES: *(uint64_t *)arg = fk.features; break;
-	case VHOST_SET_FEATURES: c->u64 = *(uint64_t *)arg; break;
-	case VHOST_SET_VRING_NUM:
-	case VHOST_SET_VRING_BASE: c->st = *(struct vhost_vring_state *)arg; break;
-	case VHOST_GET_VRING_BASE:
-		c->st = *(struct vhost_vring_state *)arg;
-		((struct vhost_vring_state *)arg)->num = 123;
-		break;
-	case VHOST_SET_VRING_ADDR: c->addr = *(struct vhost_vring_addr *)arg; break;
-	case VHOST_SET_VRING_KICK:
-	case VHOST_SET_VRING_CALL:
-	case VHOST_NET_SET_BACKEND: c->file = *(struct vhost_vring_file *)arg; break;
-	case VHOST_SET_MEM_TABLE: {
-		struct vhost_memory *m = arg;
-
-		c->nregions = m->nregions;
-		for (uint32_t i = 0; i < m->nregions && i < 4; i++)
-			c->regions[i] = m->regions[i];
-		break;
-	}
-	}
-	return 0;
-}
-
-static int fk_close(int fd)
-{
-	assert_int_equal(fd, 42);
-	fk.closed++;
-	return 0;
-}
-
-static const struct vhost_net_sys fk_sys = { .open = fk_open, .ioctl = fk_ioctl, .close = fk_close };
+#include "../support/vhost_net_fake.h"
 
 static uint8_t ram[2][65536];
 
@@ -113,6 +36,7 @@ static int reset(void **state)
 	(void)state;
 	memset(&fk, 0, sizeof(fk));
 	fk.features = 0x1f0000000ull;
+	fk.vring_base = 123;
 	log_set_level(LOG_LVL_ERR);
 	return 0;
 }
