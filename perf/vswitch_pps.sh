@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# vswitch_pps.sh - packets per second through nfv-switchd, side by side with
+# Open vSwitch with DPDK (NORMAL action) and the direct testpmd-to-testpmd
+# vhost-user path, measured in one run on the same traffic harness.
+#
+#   perf/vswitch_pps.sh --harness PATH [--seconds N] [--build DIR] [--skip-anchors]
+#
+# Topology (2 cores; core 0 = switch, core 1 = traffic), as in the harness:
+#
+#   dpdk-testpmd (io forwarding, tx_first, 64-byte frames, on core 1)
+#     port0 = net_virtio_user0 (server) <== vhost-user ==> switch port p0 (client)
+#     port1 = net_virtio_user1 (server) <== vhost-user ==> switch port p1 (client)
+#
+# The harness (ovs_dpdk_pps.sh, given with --harness) starts the traffic
+# testpmd and measures: `--mode external` against nfv-switchd's sockets,
+# `--mode normal,direct` for the anchors. nfv-switchd runs with one polling
+# thread on core 0. Two nfv-switchd setups are measured:
+#
+#   learn      : VLAN-unaware ports, MAC learning on (the main figure)
+#   vlan+police: both ports trunks of VLAN 10 with native VLAN 10 sent tagged,
+#                so every pass pops and pushes a tag, and an srTCM policer
+#                on each port with a rate far above the traffic (every frame
+#                is metered, none is dropped)
+#
+# The last lines printed are one table and a line of key=value pairs:
+#   nfv_learn_mpps=.. nfv_vlan_policer_mpps=.. ovs_normal_mpps=.. direct_mpps=..
+#   ratio_nfv_ovs=.. ratio_nfv_direct=.. ratio_vlan_policer_learn=..
+# Figures are sums of both directions (Mpps), medians of one-second samples.
+# Compare ratios, not absolute numbers, across machines.
+#
+# Everything started here is stopped by PID; sockets and temp files are
+# removed on exit. Needs root, hugepages, dpdk-testpmd (Debian dpdk-dev) and,
+# for the Open vSwitch anchor, openvswitch-switch-dpdk.
+
+set -u -o pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${NFV_BUILD:-$here/build}
+HARNESS=
+SECONDS_MEAS=10
+ANCHORS=1
+SW_PID=
+
+say() { printf 'vswitch_pps: %s\n' "$*" >&2; }
+die() { say "$1"; exit "${2:-1}"; }
+
+usage() {
+    sed -n '2,/^$/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    cat <<EOF
+Options:
+  --harness PATH   the traffic harness (ovs_dpdk_pps.sh); required
+  --seconds N      measured one-second samples per setup (default $SECONDS_MEAS)
+  --build DIR      meson build directory (default $BUILD)
+  --skip-anchors   measure only nfv-switchd (no Open vSwitch, no direct path)
+  -h, --help       this text
+EOF
+}
+
+while [ $# -gt 0 ]; do
+    case $1 in
+    --harness) HARNESS=${2:-}; shift 2 ;;
+    --seconds) SECONDS_MEAS=${2:-}; shift 2 ;;
+    --build) BUILD=${2:-}; shift 2 ;;
+    --skip-anchors) ANCHORS=0; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument '$1'" 2 ;;
+    esac
+done
+
+[[ $SECONDS_MEAS =~ ^[0-9]+$ ]] && (( SECONDS_MEAS >= 3 )) || die "--seconds needs a number >= 3" 2
+[ -n "$HARNESS" ] || { usage >&2; die "--harness PATH is required" 2; }
+[ -r "$HARNESS" ] || die "harness $HARNESS not readable" 2
+[ "$(id -u)" -eq 0 ] || die "needs root (vhost-user sockets, hugepages)"
+SWITCHD=$BUILD/vswitch/nfv-switchd
+SWITCHCTL=$BUILD/vswitch/nfv-switchctl
+[ -x "$SWITCHD" ] || die "$SWITCHD missing: build first (scripts/bootstrap.sh build)"
+command -v dpdk-testpmd >/dev/null || die "dpdk-testpmd missing (apt-get install dpdk-dev)"
+free=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null || echo 0)
+(( free >= 400 )) || die "needs at least 400 free 2 MB hugepages (has $free): echo 1024 > /proc/sys/vm/nr_hugepages"
+
+WORK=$(mktemp -d /tmp/vswitch_pps.XXXXXX)
+PFX=vswpps$$
+cleanup() {
+    stop_switch
+    rm -rf "$WORK" "/var/run/dpdk/$PFX"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+stop_switch() {
+    [ -n "$SW_PID" ] || return 0
+    kill -TERM "$SW_PID" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$SW_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$SW_PID" 2>/dev/null
+    wait "$SW_PID" 2>/dev/null
+    SW_PID=
+}
+
+# start_switch CONFIG: nfv-switchd with one polling thread on core 0.
+start_switch() {
+    local cfg=$1
+    "$SWITCHD" --config "$cfg" --pmd-cores 0 --ctl "$WORK/ctl.sock" \
+        -- --file-prefix="$PFX" >"$WORK/switchd.log" 2>&1 &
+    SW_PID=$!
+    for _ in $(seq 100); do
+        [ -S "$WORK/ctl.sock" ] && return 0
+        kill -0 "$SW_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$WORK/switchd.log" >&2
+    die "nfv-switchd did not start"
+}
+
+# harness ARGS...: runs the harness, prints its last key=value line.
+harness() {
+    MEAS_SECS=$SECONDS_MEAS WARMUP_SECS=3 FORCE=1 timeout $(( SECONDS_MEAS * 3 + 240 )) \
+        bash "$HARNESS" "$@" 2>"$WORK/harness.err" | tail -n 3
+}
+
+value() { sed -n "s/.*$1=\([0-9.NA]*\).*/\1/p" | tail -n 1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || b + 0 == 0) print "NA"; else printf "%.3f", a / b }'; }
+
+write_config() {  # write_config FILE learn|vlan
+    local f=$1 kind=$2 vlan="" pol=""
+    if [ "$kind" = vlan ]; then
+        vlan='
+        vlan: { mode: trunk, trunks: "10", native: 10, native-tagged: true }'
+        pol='
+        policer: { type: srtcm, cir: 100gbit, cbs: 1MB, ebs: 1MB }'
+    fi
+    cat >"$f" <<EOF
+bridges:
+  - name: br0
+    ports:
+      - name: p0
+        type: vhost-user
+        path: $WORK/sock0$vlan$pol
+      - name: p1
+        type: vhost-user
+        path: $WORK/sock1$vlan$pol
+EOF
+}
+
+measure_nfv() {  # measure_nfv learn|vlan -> prints Mpps
+    local kind=$1 out mpps
+    write_config "$WORK/$kind.yaml" "$kind"
+    start_switch "$WORK/$kind.yaml"
+    out=$(harness --mode external --vhost client --sock0 "$WORK/sock0" --sock1 "$WORK/sock1")
+    [ -x "$SWITCHCTL" ] && "$SWITCHCTL" --ctl "$WORK/ctl.sock" show >"$WORK/show_$kind.txt" 2>&1
+    stop_switch
+    mpps=$(printf '%s\n' "$out" | value external_mpps)
+    [ -n "$mpps" ] || { tail -n 20 "$WORK/harness.err" >&2; mpps=NA; }
+    say "nfv-switchd ($kind): ${mpps} Mpps"
+    echo "$mpps"
+}
+
+nfv_learn=$(measure_nfv learn)
+nfv_vlan=$(measure_nfv vlan)
+ovs=NA direct=NA
+if (( ANCHORS )); then
+    out=$(harness --mode normal,direct)
+    ovs=$(printf '%s\n' "$out" | value ovs_normal_mpps)
+    direct=$(printf '%s\n' "$out" | value direct_mpps)
+    [ -n "$ovs" ] || ovs=NA
+    [ -n "$direct" ] || direct=NA
+    [ "$ovs" = NA ] && say "Open vSwitch not measured (apt-get install openvswitch-switch-dpdk?); see the harness log:" &&
+        tail -n 5 "$WORK/harness.err" >&2
+fi
+
+printf '\n%-34s %10s\n' "setup (64 B, both directions)" "Mpps"
+printf '%-34s %10s\n' "nfv-switchd, MAC learning" "$nfv_learn"
+printf '%-34s %10s\n' "nfv-switchd, VLAN tags + policer" "$nfv_vlan"
+printf '%-34s %10s\n' "Open vSwitch DPDK, NORMAL" "$ovs"
+printf '%-34s %10s\n' "direct testpmd vhost-user" "$direct"
+printf 'nfv_learn_mpps=%s nfv_vlan_policer_mpps=%s ovs_normal_mpps=%s direct_mpps=%s\n' \
+    "$nfv_learn" "$nfv_vlan" "$ovs" "$direct"
+printf 'ratio_nfv_ovs=%s ratio_nfv_direct=%s ratio_vlan_policer_learn=%s\n' \
+    "$(ratio "$nfv_learn" "$ovs")" "$(ratio "$nfv_learn" "$direct")" \
+    "$(ratio "$nfv_vlan" "$nfv_learn")"
