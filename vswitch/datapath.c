@@ -259,6 +259,11 @@ static void process_burst(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
 				continue;
 			}
 			tci = sw_vlan_pop(m);
+			if (unlikely(tci < SW_TCI_NONE)) {
+				/* A shared frame or a tag split over segments. */
+				drop(is, SW_DROP_RUNT, m);
+				continue;
+			}
 			eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 		}
 		if (unlikely(m->pkt_len - RTE_ETHER_HDR_LEN > in->mtu)) {

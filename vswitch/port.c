@@ -106,12 +106,21 @@ static void jumbo_pool_name(uint16_t port_id, char *name, size_t len)
 	snprintf(name, len, "sw_jrx%u", port_id);
 }
 
+/* Frees the pool when all its mbufs are back; one still queued elsewhere
+ * (another port's shaper) keeps it alive for the next port of that id. */
 static void jumbo_pool_free(uint16_t port_id)
 {
 	char name[RTE_MEMPOOL_NAMESIZE];
+	struct rte_mempool *mp;
 
 	jumbo_pool_name(port_id, name, sizeof(name));
-	rte_mempool_free(rte_mempool_lookup(name));
+	mp = rte_mempool_lookup(name);
+	if (!mp)
+		return;
+	if (rte_mempool_full(mp))
+		rte_mempool_free(mp);
+	else
+		log_warn("ethdev %u: jumbo RX buffers still in use, pool %s kept", port_id, name);
 }
 
 /* Removes a device by its name, on whichever bus it lives. */
@@ -150,8 +159,10 @@ static int configure(const struct sw_port_cfg *cfg, struct sw_ethport *ep, uint1
 		char name[RTE_MEMPOOL_NAMESIZE];
 
 		jumbo_pool_name(ep->port_id, name, sizeof(name));
-		mp = rte_pktmbuf_pool_create(name, JUMBO_RX_MBUFS, 64, 0, JUMBO_RX_ROOM,
-					     rte_eth_dev_socket_id(ep->port_id));
+		mp = rte_mempool_lookup(name);
+		if (!mp)
+			mp = rte_pktmbuf_pool_create(name, JUMBO_RX_MBUFS, 64, 0, JUMBO_RX_ROOM,
+						     rte_eth_dev_socket_id(ep->port_id));
 		if (!mp) {
 			snprintf(err, errlen, "port %s: no memory for %u jumbo RX buffers: %s",
 				 cfg->name, JUMBO_RX_MBUFS, rte_strerror(rte_errno));
