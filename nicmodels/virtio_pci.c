@@ -8,8 +8,9 @@
  * It is taken in the BAR and config-space handlers and in the PCI core's
  * bar_changed (vCPU threads; the PCI core calls them all without its own
  * locks) and held across ops->reset / features_ok / driver_ok /
- * status_changed and hooks->doorbell. Lock order: vp->lock -> PCI core
- * locks (pci_dev_notify, pci_dev_set_intx, pci_dev_bar_decoded). Fields
+ * status_changed, hooks->doorbell and hooks->queue_vector. Lock order:
+ * vp->lock -> PCI core locks (pci_dev_notify, pci_dev_set_intx,
+ * pci_dev_bar_decoded). Fields
  * read by device threads without the lock (status, ISR, generation, MSI-X
  * vectors, queue enabled) are accessed with atomics.
  */
@@ -466,7 +467,13 @@ static void cc_write_field(struct virtio_pci *vp, unsigned int foff, int part, u
 	if (!q)
 		return;
 	if (foff == CC_Q_MSIX) {
-		__atomic_store_n(&q->msix, vp_vector(vp, v), __ATOMIC_RELAXED);
+		uint16_t nv = vp_vector(vp, v);
+		uint16_t old = __atomic_exchange_n(&q->msix, nv, __ATOMIC_RELAXED);
+
+		/* A backend handed the queue's interrupt at DRIVER_OK follows the move. */
+		if (nv != old && (vp_status(vp) & VIRTIO_STATUS_DRIVER_OK) &&
+		    vp->hooks.queue_vector)
+			vp->hooks.queue_vector(vp->hooks.opaque, vp->qsel, nv);
 		return;
 	}
 	/* The rest configures the ring: only while the queue is disabled. */

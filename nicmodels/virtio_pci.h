@@ -147,6 +147,20 @@ struct virtio_pci_hooks {
 	int (*msix_raise)(void *opaque, uint16_t vector);
 	/* The PCI core's msix_changed (routes to update). Any vCPU thread. */
 	void (*msix_changed)(void *opaque, uint32_t vector);
+	/*
+	 * The driver moved queue `queue` (< num_queues, enabled or not) to MSI-X
+	 * vector `vector` (as it reads back: VIRTIO_MSI_NO_VECTOR when out of
+	 * range) while the device is at DRIVER_OK. Called only when the value
+	 * actually changes; a change before DRIVER_OK is seen at DRIVER_OK
+	 * through virtio_pci_queue_info(), and a reset sets every vector back
+	 * without a call. Meant for a VMM that handed the queue's interrupt
+	 * eventfd to a backend at DRIVER_OK (vhost); a device model needs none
+	 * of it: virtio_pci_notify() reads the vector each time. Called with
+	 * the transport's mutex held, on the vCPU thread that wrote
+	 * queue_msix_vector: it must not wait for another thread or a backend,
+	 * nor call into the transport but through the lock-free calls below.
+	 */
+	void (*queue_vector)(void *opaque, uint16_t queue, uint16_t vector);
 };
 
 struct virtio_pci_config {
@@ -179,9 +193,10 @@ struct pci_dev *virtio_pci_pci_dev(const struct virtio_pci *vp);
 struct virtq *virtio_pci_queue(const struct virtio_pci *vp, uint16_t q);
 /*
  * A queue as the driver set it up: what a vhost backend needs to take it
- * over. Valid between ops->driver_ok and ops->reset (the registers cannot
- * change then: they are written only while a queue is disabled, and a
- * queue cannot be disabled but by a reset), so it takes no lock and may be
+ * over. Valid between ops->driver_ok and ops->reset (the ring registers
+ * cannot change then: they are written only while a queue is disabled, and
+ * a queue cannot be disabled but by a reset; the MSI-X vector may move at
+ * any time, see hooks->queue_vector), so it takes no lock and may be
  * called from ops->driver_ok. 0, or -EINVAL beyond the queues.
  */
 struct virtio_pci_queue_info {

@@ -14,7 +14,11 @@
  *   queues run on I/O thread i % K; the control queue's doorbell on the
  *   first one. The model locks itself, so any thread may serve any queue.
  * - The doorbell hook runs on vCPU threads under the transport's mutex (the
- *   only writer of a struct nic_doorbell while they run).
+ *   only writer of a struct nic_doorbell while they run). So does the
+ *   queue_vector hook, which in vhost mode passes a data queue's new MSI-X
+ *   vector to nic_vhost (its call eventfd follows; nothing waits for the
+ *   backend there); with the userspace datapath nothing needs it, the
+ *   model reads a queue's vector at each interrupt.
  * - irqfd interrupts: msix_changed (vCPU threads, no PCI core lock held)
  *   binds, re-routes and unbinds a vector's irqfd under the vector's
  *   mutex; msix_raise (I/O threads, vCPU threads) writes the eventfd only
@@ -541,6 +545,21 @@ static int nic_vector_irqfd(void *opaque, uint16_t vector)
 	return fd;
 }
 
+/*
+ * The transport's queue_vector hook (vhost mode only): the guest moved
+ * queue `queue` to `vector` after DRIVER_OK. The backend signals a data
+ * queue's call eventfd, chosen for the vector of the time: it follows.
+ * The control queue stays with the model, which reads the vector anew at
+ * each interrupt.
+ */
+static void nic_queue_vector(void *opaque, uint16_t queue, uint16_t vector)
+{
+	struct nic *nic = opaque;
+
+	if (nic->vhost && queue < 2 * nic->cfg->queues)
+		nic_vhost_queue_vector(nic->vhost, queue, vector);
+}
+
 /* The transport's msix_changed hook: a vector, or all (UINT32_MAX), changed. */
 static void nic_msix_changed(void *opaque, uint32_t vector)
 {
@@ -688,6 +707,8 @@ static int nic_new_model(struct nic *nic, struct pci_bus *bus, const struct gues
 			nic->hooks.msix_changed = nic_msix_changed;
 			nic_vectors_new(nic);
 		}
+		if (nic->vhost)
+			nic->hooks.queue_vector = nic_queue_vector;
 		if (nic_doorbells_new(nic) == 0)
 			nic->hooks.doorbell = nic_doorbell_hook;
 		else

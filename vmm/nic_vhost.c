@@ -5,12 +5,18 @@
  *
  * Threads: start/set_pairs/stop/kick come from the device (vCPU or I/O
  * threads, see virtio_net.c), which serialises start, set_pairs and stop;
+ * nic_vhost_queue_vector() comes from the transport's queue_vector hook (a
+ * vCPU thread, the transport's mutex held, which start and stop hold too);
  * the call eventfds are read on the loop given to nic_vhost_new(); the
  * controller's link callback runs on that loop or on the thread that
  * stopped the rings. vhost-net: the ioctls run on the calling thread (they
  * do not wait for the guest); the tap's link callback comes from tap queue
- * 0's loop with the tap's lock held. One mutex (vn_lock) guards the
- * vhost-net state; lock order: the tap's lock, vn_lock, the device's.
+ * 0's loop with the tap's lock held. vhost-user: the controller's calls
+ * only record and post to its loop, except vhu_stop(), which waits for it
+ * and is called without vn_lock. One mutex (vn_lock) guards the vhost-net
+ * state and each queue's call as handed to the backend (cur_call); lock
+ * order: the transport's mutex, the tap's lock, vn_lock, then the
+ * controller's lock, the device's, a vector's mutex (the irqfd lookup).
  */
 #define LOG_COMPONENT "vhost"
 #include "vmm/nic_vhost.h"
@@ -69,6 +75,12 @@ struct nic_vhost {
 	uint64_t calls; /* atomic */
 	nic_vhost_irqfd_fn irqfd;
 	void *irqfd_opaque;
+	/*
+	 * vn_lock: each data queue's call eventfd as the backend has it since
+	 * DRIVER_OK (followed when the guest moves the queue's vector); -1 for
+	 * a queue not handed over.
+	 */
+	int cur_call[VHU_MAX_QUEUES];
 	unsigned int direct; /* atomic: queues whose call is an irqfd */
 	/* vhost-net: */
 	bool net;
@@ -85,19 +97,34 @@ struct nic_vhost {
 };
 
 /*
- * The call eventfd of queue q for this DRIVER_OK: its vector's irqfd when
- * it has one, else the eventfd nfv-vmm watches (see nic_vhost.h).
+ * The call eventfd of queue q on vector `msix` (at DRIVER_OK, or when the
+ * guest moves it): the vector's irqfd when it has one, else the eventfd
+ * nfv-vmm watches (see nic_vhost.h).
  */
-static int nv_call_fd(struct nic_vhost *v, uint16_t q, uint16_t msix, unsigned int *direct)
+static int nv_call_fd(struct nic_vhost *v, uint16_t q, uint16_t msix)
 {
 	int fd = -1;
 
 	if (v->irqfd && msix != VIRTIO_MSI_NO_VECTOR)
 		fd = v->irqfd(v->irqfd_opaque, msix);
-	if (fd < 0)
-		return v->call[q];
-	(*direct)++;
-	return fd;
+	return fd < 0 ? v->call[q] : fd;
+}
+
+/* The queues handed over whose call is an irqfd, counted again. vn_lock held. */
+static void nv_count_direct(struct nic_vhost *v)
+{
+	unsigned int n = 0;
+
+	for (uint16_t q = 0; q < v->nq; q++)
+		n += v->cur_call[q] >= 0 && v->cur_call[q] != v->call[q];
+	__atomic_store_n(&v->direct, n, __ATOMIC_RELAXED);
+}
+
+/* No queue is the backend's (before DRIVER_OK, after a reset). vn_lock held. */
+static void nv_forget_calls(struct nic_vhost *v)
+{
+	for (uint16_t q = 0; q < VHU_MAX_QUEUES; q++)
+		v->cur_call[q] = -1;
 }
 
 /* The backend used buffers of queue q and asks for an interrupt. */
@@ -212,6 +239,7 @@ static void vn_stop_rings(struct nic_vhost *v)
 				log_warn("%s: pair %u ring %u: %s", v->name, p, r, pr->dev.err);
 			else
 				log_debug("%s: queue %u stopped at %u", v->name, 2 * p + r, base);
+			v->cur_call[2 * p + r] = -1;
 		}
 		pr->attached = false;
 		pr->started = false;
@@ -219,8 +247,7 @@ static void vn_stop_rings(struct nic_vhost *v)
 }
 
 /* The pair's two rings as the driver set them up; false when either is not enabled. */
-static bool vn_pair_rings(struct nic_vhost *v, uint16_t p, struct vhost_net_vring r[2],
-			  unsigned int *direct)
+static bool vn_pair_rings(struct nic_vhost *v, uint16_t p, struct vhost_net_vring r[2])
 {
 	struct virtio_pci *vp = vnet_transport(v->vn);
 
@@ -237,7 +264,7 @@ static bool vn_pair_rings(struct nic_vhost *v, uint16_t p, struct vhost_net_vrin
 			.avail_gpa = qi.driver,
 			.used_gpa = qi.device,
 			.kick_fd = v->kick[q],
-			.call_fd = nv_call_fd(v, q, qi.msix, direct),
+			.call_fd = nv_call_fd(v, q, qi.msix),
 		};
 	}
 	return true;
@@ -250,12 +277,12 @@ static void vn_start(struct nic_vhost *v, uint64_t features)
 			     ? VN_HDR_MRG
 			     : VN_HDR_LEGACY;
 	uint16_t np = v->nq / 2, started = 0;
-	unsigned int direct = 0;
 	int ret = 0;
 
 	pthread_mutex_lock(&v->vn_lock);
 	if (v->running) /* no reset in between: start afresh */
 		vn_stop_rings(v);
+	nv_forget_calls(v);
 	v->running = false;
 	v->active = 1; /* one pair until the driver asks for more (5.1.6.5.5) */
 	if (!v->have_taps) {
@@ -285,7 +312,7 @@ static void vn_start(struct nic_vhost *v, uint64_t features)
 		struct vn_pair *pr = &v->pairs[p];
 		struct vhost_net_vring r[2];
 
-		if (!vn_pair_rings(v, p, r, &direct)) {
+		if (!vn_pair_rings(v, p, r)) {
 			log_debug("%s: pair %u: not set up by the driver", v->name, p);
 			continue;
 		}
@@ -301,6 +328,8 @@ static void vn_start(struct nic_vhost *v, uint64_t features)
 			goto undo;
 		}
 		pr->started = true;
+		v->cur_call[2 * p] = r[0].call_fd;
+		v->cur_call[2 * p + 1] = r[1].call_fd;
 		started++;
 	}
 	/* The pairs the driver uses now; the others' tap queues leave the steering. */
@@ -324,7 +353,7 @@ static void vn_start(struct nic_vhost *v, uint64_t features)
 undo:
 	vn_stop_rings(v);
 out:
-	__atomic_store_n(&v->direct, direct, __ATOMIC_RELAXED);
+	nv_count_direct(v);
 	vn_update_link(v);
 	pthread_mutex_unlock(&v->vn_lock);
 }
@@ -370,8 +399,8 @@ static void nv_start(void *opaque, uint64_t features)
 		return;
 	}
 
-	unsigned int direct = 0;
-
+	pthread_mutex_lock(&v->vn_lock);
+	nv_forget_calls(v);
 	for (uint16_t q = 0; q < v->nq; q++) {
 		struct virtio_pci_queue_info qi;
 
@@ -384,11 +413,15 @@ static void nv_start(void *opaque, uint64_t features)
 			.avail = qi.driver,
 			.used = qi.device,
 			.kick_fd = v->kick[q],
-			.call_fd = qi.enabled ? nv_call_fd(v, q, qi.msix, &direct) : v->call[q],
+			.call_fd = qi.enabled ? nv_call_fd(v, q, qi.msix) : v->call[q],
 		};
+		if (qi.enabled)
+			v->cur_call[q] = qs[q].call_fd;
 	}
-	__atomic_store_n(&v->direct, direct, __ATOMIC_RELAXED);
+	nv_count_direct(v);
+	/* Under vn_lock: a vector move cannot reach the controller before the start. */
 	(void)vhu_start(v->h, features, qs, v->nq);
+	pthread_mutex_unlock(&v->vn_lock);
 }
 
 static void nv_set_pairs(void *opaque, uint16_t pairs)
@@ -405,10 +438,14 @@ static void nv_stop(void *opaque)
 {
 	struct nic_vhost *v = opaque;
 
-	if (v->net)
+	if (v->net) {
 		vn_stop(v);
-	else
-		vhu_stop(v->h);
+		return;
+	}
+	vhu_stop(v->h); /* waits for the controller's loop: without vn_lock */
+	pthread_mutex_lock(&v->vn_lock);
+	nv_forget_calls(v);
+	pthread_mutex_unlock(&v->vn_lock);
 }
 
 static void nv_kick(void *opaque, uint16_t q)
@@ -433,6 +470,38 @@ const struct vnet_vhost_ops *nic_vhost_ops(void)
 	return &nv_ops;
 }
 
+void nic_vhost_queue_vector(struct nic_vhost *v, uint16_t q, uint16_t vector)
+{
+	int fd, ret = 0;
+
+	if (q >= v->nq)
+		return;
+	pthread_mutex_lock(&v->vn_lock);
+	if (v->cur_call[q] < 0) /* not the backend's: the next DRIVER_OK reads the vector */
+		goto out;
+	fd = nv_call_fd(v, q, vector);
+	if (fd == v->cur_call[q])
+		goto out;
+	if (v->net) {
+		struct vn_pair *pr = &v->pairs[q / 2];
+
+		ret = vhost_net_vring_call(&pr->dev, q % 2, fd);
+		if (ret < 0) {
+			log_warn_rl("%s: queue %u: %s: its interrupts keep their previous way",
+				    v->name, q, pr->dev.err);
+			goto out;
+		}
+	} else {
+		vhu_set_call(v->h, q, fd);
+	}
+	v->cur_call[q] = fd;
+	nv_count_direct(v);
+	log_debug("%s: queue %u: vector %u, interrupts %s", v->net ? v->name : "vhost-user", q,
+		  vector, fd == v->call[q] ? "relayed by nfv-vmm" : "through its irqfd");
+out:
+	pthread_mutex_unlock(&v->vn_lock);
+}
+
 /* ---- life cycle ---- */
 
 /* The state with its kick and call eventfds, the calls watched on `loop`. */
@@ -451,6 +520,7 @@ static struct nic_vhost *nv_alloc(struct evloop *loop, uint16_t pairs, const cha
 		return NULL;
 	}
 	pthread_mutex_init(&v->vn_lock, NULL);
+	nv_forget_calls(v);
 	v->loop = loop;
 	v->nq = (uint16_t)(2 * pairs);
 	for (uint16_t q = 0; q < VHU_MAX_QUEUES; q++)

@@ -93,10 +93,24 @@ int __must_check nic_vhost_net_set_taps(struct nic_vhost *v, struct netdev *cons
  * irqfd; what the backend signals meanwhile stays counted in the eventfd,
  * and KVM injects it when the vector is unmasked and bound again (it checks
  * the eventfd when an irqfd is assigned): the pending bit's behaviour. A
- * queue without one keeps the watched call eventfd. Set before the guest runs.
+ * queue without one keeps the watched call eventfd. When the guest moves a
+ * queue to another vector after DRIVER_OK, the choice is made again for
+ * the new vector (nic_vhost_queue_vector()). Set before the guest runs.
  */
 typedef int (*nic_vhost_irqfd_fn)(void *opaque, uint16_t vector);
 void nic_vhost_set_irqfd(struct nic_vhost *v, nic_vhost_irqfd_fn fn, void *opaque);
+/*
+ * The transport's queue_vector hook, for data queue q (< 2N; others are
+ * ignored): the guest moved it to MSI-X vector `vector` after DRIVER_OK.
+ * If the backend runs the queue, its call eventfd is chosen again as at
+ * DRIVER_OK (the new vector's irqfd, else the watched eventfd) and, when
+ * that differs, handed over: vhost-net with VHOST_SET_VRING_CALL (on this
+ * thread: the kernel does not wait for the guest), vhost-user with
+ * SET_VRING_CALL from the controller's loop (recorded for the next start
+ * when no backend is connected). Never waits for a backend. Called on a
+ * vCPU thread with the transport's mutex held.
+ */
+void nic_vhost_queue_vector(struct nic_vhost *v, uint16_t q, uint16_t vector);
 /* The device this NIC drives (set once, before the guest runs). */
 void nic_vhost_attach(struct nic_vhost *v, struct vnet *vn);
 /* What vnet_config.vhost takes; opaque is v. */
@@ -106,7 +120,7 @@ int nic_vhost_kick_fd(const struct nic_vhost *v, uint16_t q);
 bool nic_vhost_link_up(struct nic_vhost *v);
 /* vhost-user: the controller's counters; vhost-net: starts and stops only. */
 void nic_vhost_get_stats(struct nic_vhost *v, struct vhu_stats *st, uint64_t *calls);
-/* Data queues whose call went straight to an irqfd at the last DRIVER_OK. */
+/* Data queues whose call goes straight to an irqfd (as of the last DRIVER_OK and vector moves). */
 unsigned int nic_vhost_direct_calls(struct nic_vhost *v);
 void nic_vhost_free(struct nic_vhost *v);
 

@@ -180,6 +180,13 @@ int vhost_net_vring_start(struct vhost_net *vn, const struct guest_mem *gm, unsi
 	return do_ioctl(vn, VHOST_SET_VRING_CALL, &f, "VHOST_SET_VRING_CALL");
 }
 
+int vhost_net_vring_call(struct vhost_net *vn, unsigned int index, int call_fd)
+{
+	struct vhost_vring_file f = { .index = index, .fd = call_fd };
+
+	return do_ioctl(vn, VHOST_SET_VRING_CALL, &f, "VHOST_SET_VRING_CALL");
+}
+
 int vhost_net_set_backend(struct vhost_net *vn, unsigned int index, int tap_fd)
 {
 	struct vhost_vring_file f = { .index = index, .fd = tap_fd };

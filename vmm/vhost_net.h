@@ -65,6 +65,11 @@ struct vhost_net_vring {
  */
 int __must_check vhost_net_vring_start(struct vhost_net *vn, const struct guest_mem *gm,
 				       unsigned int index, const struct vhost_net_vring *r);
+/*
+ * VHOST_SET_VRING_CALL alone: ring `index` signals `call_fd` from now on
+ * (the kernel takes it while the ring runs; -1: no interrupt).
+ */
+int __must_check vhost_net_vring_call(struct vhost_net *vn, unsigned int index, int call_fd);
 /* Attaches (tap_fd) or detaches (-1) the tap queue that carries both rings' frames. */
 int __must_check vhost_net_set_backend(struct vhost_net *vn, unsigned int index, int tap_fd);
 /* VHOST_GET_VRING_BASE: where the kernel stopped. */

@@ -265,6 +265,18 @@ int vu_conn_vring_enable(struct vu_conn *c, uint32_t index, bool enable)
 	return request(c, &m);
 }
 
+int vu_conn_vring_call(struct vu_conn *c, uint32_t index, int call_fd)
+{
+	struct vu_msg m;
+
+	if (index > VU_VRING_IDX_MASK) {
+		snprintf(c->err, sizeof(c->err), "SET_VRING_CALL: bad ring %u", index);
+		return -EINVAL;
+	}
+	vu_msg_vring_fd(&m, VU_SET_VRING_CALL, index, call_fd);
+	return request(c, &m);
+}
+
 int vu_conn_vring_stop(struct vu_conn *c, uint32_t index, uint16_t *base)
 {
 	struct vu_msg m, r;

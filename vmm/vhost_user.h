@@ -18,6 +18,8 @@
  *                          mapping, checked inside RAM), SET_VRING_KICK,
  *                          SET_VRING_CALL, SET_VRING_ENABLE 1
  *   vu_conn_vring_stop()   SET_VRING_ENABLE 0, GET_VRING_BASE
+ *   vu_conn_vring_call()   SET_VRING_CALL alone: a running ring's
+ *                          interrupt eventfd replaced
  *
  * With REPLY_ACK agreed, every request that changes state asks for an ack
  * and a non-zero ack fails it. A backend that answers wrongly (another
@@ -94,5 +96,11 @@ int __must_check vu_conn_set_mtu(struct vu_conn *c, unsigned int mtu);
 int __must_check vu_conn_vring_enable(struct vu_conn *c, uint32_t index, bool enable);
 /* Stops ring `index`; *base receives the backend's next avail index. */
 int __must_check vu_conn_vring_stop(struct vu_conn *c, uint32_t index, uint16_t *base);
+/*
+ * SET_VRING_CALL for ring `index` with `call_fd` (-1: none): the backend
+ * signals that eventfd from now on (the protocol allows it at any time,
+ * the ring running or not).
+ */
+int __must_check vu_conn_vring_call(struct vu_conn *c, uint32_t index, int call_fd);
 
 #endif /* NFV_VMM_VHOST_USER_H */

@@ -32,6 +32,8 @@
 #define W_START 1u
 #define W_PAIRS 2u
 #define W_STOP 4u
+#define W_CALL 8u
+_Static_assert(VHU_MAX_QUEUES <= 32, "call_dirty has one bit per queue");
 #define VHU_STOP_WAIT_MS 10000 /* a stop that takes longer is given up (logged) */
 
 struct vhu {
@@ -55,6 +57,7 @@ struct vhu {
 	struct vhu_queue q[VHU_MAX_QUEUES];
 	unsigned int nq;
 	uint16_t pairs;
+	uint32_t call_dirty; /* a bit per queue whose call_fd the backend does not have yet */
 	struct vhu_stats stats;
 	unsigned int pending; /* W_* */
 	uint64_t stop_seq, stop_done;
@@ -148,6 +151,7 @@ static int run_rings(struct vhu *h, bool fresh)
 	}
 	if (ret < 0)
 		return ret;
+	h->call_dirty = 0; /* every ring got its current call */
 	h->running = true;
 	h->stats.starts++;
 	log_info("%s: %u rings run on the backend (features 0x%llx)", h->path, h->nq,
@@ -241,6 +245,22 @@ static void enable_rings(struct vhu *h)
 	}
 }
 
+/* The calls changed since the rings started, to the running backend. Loop thread, lock held. */
+static void send_calls(struct vhu *h)
+{
+	uint32_t dirty = h->call_dirty;
+
+	h->call_dirty = 0;
+	for (unsigned int i = 0; h->running && i < h->nq; i++) {
+		if (!(dirty & (1u << i)) || !h->q[i].enabled)
+			continue;
+		if (vu_conn_vring_call(&h->conn, i, h->q[i].call_fd) < 0) {
+			fail(h, "moving a ring's interrupt");
+			break;
+		}
+	}
+}
+
 /*
  * The loop thread runs the session: the socket's watch and the session's
  * requests and replies never interleave (a reply read by the watch would
@@ -264,6 +284,9 @@ static void on_work(struct ev_event *e, void *opaque)
 		session(h, true);
 	if ((w & W_PAIRS) && h->started)
 		enable_rings(h);
+	/* Not running: the next start of the rings sends the recorded calls. */
+	if ((w & W_CALL) && h->started && h->running)
+		send_calls(h);
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -282,6 +305,7 @@ int vhu_start(struct vhu *h, uint64_t features, const struct vhu_queue *queues, 
 	h->nq = nq;
 	memcpy(h->q, queues, nq * sizeof(*queues));
 	h->pairs = 1;
+	h->call_dirty = 0;
 	h->started = true;
 	h->running = false;
 	post(h, W_START);
@@ -294,6 +318,17 @@ void vhu_set_pairs(struct vhu *h, uint16_t pairs)
 	pthread_mutex_lock(&h->lock);
 	h->pairs = pairs;
 	post(h, W_PAIRS);
+	pthread_mutex_unlock(&h->lock);
+}
+
+void vhu_set_call(struct vhu *h, unsigned int q, int call_fd)
+{
+	pthread_mutex_lock(&h->lock);
+	if (h->started && q < h->nq && h->q[q].enabled && h->q[q].call_fd != call_fd) {
+		h->q[q].call_fd = call_fd;
+		h->call_dirty |= 1u << q;
+		post(h, W_CALL);
+	}
 	pthread_mutex_unlock(&h->lock);
 }
 

@@ -15,6 +15,8 @@
  *                    queue's layout and eventfds; the rings start now if
  *                    a backend is connected, else when one connects
  *   vhu_set_pairs()  the driver's active pair count (rings enabled)
+ *   vhu_set_call()   a queue's call eventfd replaced after DRIVER_OK (the
+ *                    guest moved its MSI-X vector): SET_VRING_CALL
  *   vhu_stop()       reset: each running ring is stopped (GET_VRING_BASE)
  *                    before the call returns, so the device may reuse the
  *                    memory
@@ -22,15 +24,16 @@
  * Reconnection: when the backend goes away the link goes down (ops->link);
  * when one comes back (either role) the session is run again from the
  * handshake, the rings restart where the guest's used rings say the old
- * backend stopped (VIRTIO 1.2 2.7.8: used->idx), and the link comes up; the
- * guest is not restarted. A backend that misbehaves is disconnected with
- * one line; guest memory is never written by this file.
+ * backend stopped (VIRTIO 1.2 2.7.8: used->idx), with each queue's call
+ * eventfd as last set (vhu_start(), then vhu_set_call()), and the link
+ * comes up; the guest is not restarted. A backend that misbehaves is
+ * disconnected with one line; guest memory is never written by this file.
  *
- * Threads: vhu_start/vhu_set_pairs/vhu_stop come from vCPU or I/O threads
- * (the transport's status callbacks, the control queue); they record what
- * is asked and the event loop's thread, which also watches the socket,
- * runs every request (vhu_stop waits for it, at most 10 s). One mutex
- * guards the state.
+ * Threads: vhu_start/vhu_set_pairs/vhu_set_call/vhu_stop come from vCPU or
+ * I/O threads (the transport's status callbacks and queue_vector hook, the
+ * control queue); they record what is asked and the event loop's thread,
+ * which also watches the socket, runs every request (vhu_stop waits for
+ * it, at most 10 s). One mutex guards the state.
  */
 #ifndef NFV_VMM_VHOST_USER_NIC_H
 #define NFV_VMM_VHOST_USER_NIC_H
@@ -88,6 +91,16 @@ void vhu_free(struct vhu *h);
 int vhu_start(struct vhu *h, uint64_t features, const struct vhu_queue *queues, unsigned int nq);
 /* The driver's active pair count: rings of pairs below it enabled, others disabled. */
 void vhu_set_pairs(struct vhu *h, uint16_t pairs);
+/*
+ * Data queue q's call eventfd is `call_fd` from now on (the guest moved the
+ * queue's MSI-X vector after DRIVER_OK). Between vhu_start() and vhu_stop(),
+ * for a queue vhu_start() had enabled; ignored otherwise. Never waits: the
+ * fd is recorded (the next start or restart of the rings uses it) and, if
+ * the rings run, SET_VRING_CALL goes to the backend from the event loop,
+ * once for any number of changes made before it ran. The fd must stay open
+ * until the next vhu_start() or vhu_free().
+ */
+void vhu_set_call(struct vhu *h, unsigned int q, int call_fd);
 /* Reset: stops the rings (synchronously) and forgets them. */
 void vhu_stop(struct vhu *h);
 

@@ -163,6 +163,10 @@ struct fx {
 	} db_log[64];
 	unsigned int raised;
 	uint16_t raised_vector;
+	/* queue_vector hook records. */
+	unsigned int qv_calls;
+	uint16_t qv_queue, qv_vector;
+	uint8_t qv_status; /* the device status the hook saw */
 };
 
 static int fx_set_level(void *opaque, unsigned int gsi, int level)
@@ -226,6 +230,17 @@ static int fx_msix_raise(void *opaque, uint16_t vector)
 	return 0;
 }
 
+static void fx_queue_vector(void *opaque, uint16_t q, uint16_t vector)
+{
+	struct fx *f = opaque;
+
+	assert_true(q < NQ);
+	f->qv_calls++;
+	f->qv_queue = q;
+	f->qv_vector = vector;
+	f->qv_status = virtio_pci_status(f->vp);
+}
+
 /* What 4.1.4 asks of each vendor capability, before the walk records it. */
 static void fx_check_cap(struct vdrv *d, unsigned int c)
 {
@@ -267,7 +282,8 @@ static struct fx *fx_new_cfg(bool hooks, bool no_msix, unsigned int slot)
 	if (hooks) {
 		h = (struct virtio_pci_hooks){ .opaque = f,
 					       .doorbell = fx_doorbell,
-					       .msix_raise = fx_msix_raise };
+					       .msix_raise = fx_msix_raise,
+					       .queue_vector = fx_queue_vector };
 		cfg.hooks = &h;
 	}
 	f->vp = virtio_pci_new(f->bus, &f->ar->gm, &cfg);
@@ -819,6 +835,77 @@ static void test_doorbell_hooks(void **state)
 	fx_free(f);
 }
 
+/*
+ * queue_vector: only a real change of a queue's vector while the device is
+ * at DRIVER_OK reaches the hook (with the value as it reads back); the
+ * vectors written during set-up, the same value again, the config vector
+ * and a reset do not.
+ */
+static void test_queue_vector_hook(void **state)
+{
+	struct fx *f = fx_new(true);
+	struct virtio_pci_queue_info qi;
+
+	(void)state;
+	assert_true(vdrv_negotiate(&f->drv, F_V1));
+	vdrv_queue_setup(&f->drv, 0, 64, 0x10000);
+	vdrv_queue_setup(&f->drv, 1, 64, 0x20000);
+	vdrv_cc_wr(&f->drv, QSEL, 2, 0);
+	vdrv_cc_wr(&f->drv, QMSIX, 2, 1);
+	vdrv_cc_wr(&f->drv, QMSIX, 2, 2);
+	vdrv_cc_wr(&f->drv, QSEL, 2, 1);
+	vdrv_cc_wr(&f->drv, QMSIX, 2, 2);
+	assert_int_equal(f->qv_calls, 0); /* before DRIVER_OK: read at DRIVER_OK */
+	vdrv_status_set(&f->drv, S_DRIVER_OK);
+	assert_int_equal(f->qv_calls, 0);
+	/* The same vector again: no change. */
+	vdrv_cc_wr(&f->drv, QMSIX, 2, 2);
+	assert_int_equal(f->qv_calls, 0);
+	/* Queue 1 moves to vector 0. */
+	vdrv_cc_wr(&f->drv, QMSIX, 2, 0);
+	assert_int_equal(f->qv_calls, 1);
+	assert_int_equal(f->qv_queue, 1);
+	assert_int_equal(f->qv_vector, 0);
+	assert_true(f->qv_status & S_DRIVER_OK);
+	assert_int_equal(virtio_pci_queue_info(f->vp, 1, &qi), 0);
+	assert_int_equal(qi.msix, 0);
+	/* Queue 0 to a vector beyond the table: as it reads back, NO_VECTOR. */
+	vdrv_cc_wr(&f->drv, QSEL, 2, 0);
+	vdrv_cc_wr(&f->drv, QMSIX, 2, NQ + 1);
+	assert_int_equal(f->qv_calls, 2);
+	assert_int_equal(f->qv_queue, 0);
+	assert_int_equal(f->qv_vector, VIRTIO_MSI_NO_VECTOR);
+	vdrv_cc_wr(&f->drv, QMSIX, 2, VIRTIO_MSI_NO_VECTOR); /* still NO_VECTOR */
+	assert_int_equal(f->qv_calls, 2);
+	vdrv_cc_wr(&f->drv, QMSIX, 2, 1);
+	assert_int_equal(f->qv_calls, 3);
+	assert_int_equal(f->qv_vector, 1);
+	/* The config vector and a selector past the queues are none of its business. */
+	vdrv_cc_wr(&f->drv, MSIXCFG, 2, 2);
+	vdrv_cc_wr(&f->drv, QSEL, 2, NQ);
+	vdrv_cc_wr(&f->drv, QMSIX, 2, 0);
+	assert_int_equal(f->qv_calls, 3);
+	/* A device that needs a reset is still at DRIVER_OK: its backend may run. */
+	virtio_pci_set_needs_reset(f->vp);
+	vdrv_cc_wr(&f->drv, QSEL, 2, 1);
+	vdrv_cc_wr(&f->drv, QMSIX, 2, 2);
+	assert_int_equal(f->qv_calls, 4);
+	assert_int_equal(f->qv_vector, 2);
+	/* A reset sets the vectors back without a call; set-up again: none either. */
+	vdrv_reset(&f->drv);
+	assert_int_equal(vdrv_cc_rd(&f->drv, QMSIX, 2), VIRTIO_MSI_NO_VECTOR);
+	assert_true(vdrv_negotiate(&f->drv, F_V1));
+	vdrv_queue_setup(&f->drv, 1, 64, 0x20000);
+	vdrv_cc_wr(&f->drv, QMSIX, 2, 1);
+	assert_int_equal(f->qv_calls, 4);
+	vdrv_status_set(&f->drv, S_DRIVER_OK);
+	vdrv_cc_wr(&f->drv, QMSIX, 2, 0);
+	assert_int_equal(f->qv_calls, 5);
+	assert_int_equal(f->qv_queue, 1);
+	assert_int_equal(f->qv_vector, 0);
+	fx_free(f);
+}
+
 static void test_doorbells_follow_bar(void **state)
 {
 	struct fx *f = fx_new(true);
@@ -997,6 +1084,7 @@ int main(void)
 		cmocka_unit_test(test_no_msix),
 		cmocka_unit_test(test_notify),
 		cmocka_unit_test(test_doorbell_hooks),
+		cmocka_unit_test(test_queue_vector_hook),
 		cmocka_unit_test(test_device_config),
 		cmocka_unit_test(test_common_widths),
 		cmocka_unit_test(test_pci_cfg_window),

@@ -11,8 +11,14 @@
  * tap queue), VQ_PAIRS_SET detaching and attaching, a reset detaching
  * every ring and reading its base, a kernel that lacks a feature (no ring
  * started, link down), a call eventfd turned into the queue's interrupt,
+ * a queue's call following its MSI-X vector when the guest moves it after
+ * DRIVER_OK (the transport's queue_vector hook, vectors' irqfds faked),
  * and a host without /dev/vhost-net refused with the way out.
- * Single-threaded: the loop runs only when a test calls evloop_run_once().
+ * Single-threaded: the loop runs only when a test calls evloop_run_once();
+ * except the one vhost-user test at the end, the same device and driver
+ * with nic_vhost's vhost-user controller (its loop in a thread) and the
+ * scripted fake backend (tests/unit/support/vu_fake_backend.h) on its
+ * socket: a vector move becomes one SET_VRING_CALL with the new fd.
  */
 #include <errno.h>
 /*
@@ -27,7 +33,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -43,6 +54,7 @@
 
 #include "../support/testutil.h"
 #include "../support/virtio_drv.h"
+#include "../support/vu_fake_backend.h"
 
 #define F(n) (1ull << (n))
 #define F_MTU F(3)
@@ -72,6 +84,9 @@
 #define CQ (2 * PAIRS)
 #define VHOST_FD0 FK_FD0 /* pair p's /dev/vhost-net: VHOST_FD0 + p */
 #define TAP_FD0 50    /* tap queue p's fd: TAP_FD0 + p */
+
+#define NVEC (2 * PAIRS + 2) /* the transport's MSI-X vectors */
+#define IRQFD0 300	     /* vector v's irqfd, when the test gives it one: IRQFD0 + v */
 
 /* ---- the fake system calls ---- */
 
@@ -147,7 +162,24 @@ struct fx {
 	struct vdrv drv;
 	uint16_t cq_avail, cq_next;
 	unsigned int irq_raised; /* INTx asserted */
+	struct virtio_pci_hooks hooks;
+	int irqfd[NVEC]; /* what the irqfd lookup says per vector (-1: none bound) */
 };
+
+/* As nic.c wires it: the transport's queue_vector hook to nic_vhost (every queue here). */
+static void fx_queue_vector(void *opaque, uint16_t q, uint16_t vector)
+{
+	struct fx *f = opaque;
+
+	nic_vhost_queue_vector(f->v, q, vector);
+}
+
+static int fx_irqfd(void *opaque, uint16_t vector)
+{
+	struct fx *f = opaque;
+
+	return vector < NVEC ? f->irqfd[vector] : -1;
+}
 
 static int fx_set_level(void *opaque, unsigned int gsi, int level)
 {
@@ -175,6 +207,8 @@ static struct fx *fx_new(void)
 	char err[256];
 
 	assert_non_null(f);
+	for (unsigned int i = 0; i < NVEC; i++)
+		f->irqfd[i] = -1;
 	f->ar = arena_new(RAM_SIZE, 0);
 	iobus_init(&f->pio, "pio");
 	iobus_init(&f->mmio, "mmio");
@@ -205,9 +239,12 @@ static struct fx *fx_new(void)
 	cfg.mac[5] = 0x01;
 	cfg.vhost = nic_vhost_ops();
 	cfg.vhost_opaque = f->v;
+	f->hooks = (struct virtio_pci_hooks){ .opaque = f, .queue_vector = fx_queue_vector };
+	cfg.hooks = &f->hooks;
 	f->vn = vnet_new(f->bus, &f->ar->gm, f->loop, &cfg);
 	assert_non_null(f->vn);
 	nic_vhost_attach(f->v, f->vn);
+	nic_vhost_set_irqfd(f->v, fx_irqfd, f);
 	f->pdev = vdrv_init(&f->drv, f->bus, &f->mmio, "vn-test");
 	vdrv_find_caps(&f->drv, NULL);
 	fk.n = 0; /* from here on: what DRIVER_OK and after do */
@@ -503,6 +540,293 @@ static void test_call_and_kick(void **state)
 	fx_free(f);
 }
 
+/* The driver writes queue q's MSI-X vector. */
+static void set_vector(struct fx *f, uint16_t q, uint16_t vector)
+{
+	vdrv_cc_wr(&f->drv, QSEL, 2, q);
+	vdrv_cc_wr(&f->drv, QMSIX, 2, vector);
+}
+
+/* The one ioctl since `from`: VHOST_SET_VRING_CALL on pair p's device, ring `ring`, fd. */
+static void expect_one_call(unsigned int from, unsigned int p, unsigned int ring, int fd)
+{
+	const struct call *c[4];
+
+	assert_int_equal(fk.n, from + 1);
+	assert_int_equal(calls_of(p, from, c, 4), 1);
+	assert_int_equal(c[0]->req, VHOST_SET_VRING_CALL);
+	assert_int_equal(c[0]->file.index, ring);
+	assert_int_equal(c[0]->file.fd, fd);
+}
+
+/*
+ * The guest moves a data queue's vector after DRIVER_OK: the kernel gets
+ * the queue's new call at once, the new vector's irqfd when it has one,
+ * else the eventfd nfv-vmm watches (also for a queue that had no vector at
+ * DRIVER_OK); nothing when the call stays the same, for the control queue
+ * or after a reset; a refused ioctl keeps the old call and the next move
+ * tries again.
+ */
+static void test_vector_moves(void **state)
+{
+	struct fx *f;
+	const struct call *c[32];
+	unsigned int from;
+	int relay0, relay1;
+
+	(void)state;
+	f = fx_new();
+	f->irqfd[1] = IRQFD0 + 1;
+	f->irqfd[2] = IRQFD0 + 2;
+	assert_true(vdrv_negotiate(&f->drv, F_GUEST));
+	for (uint16_t q = 0; q <= CQ; q++)
+		queue_setup(f, q);
+	/* Queue 0 on a vector with an irqfd, 2 on one without, 1 and 3 on none. */
+	set_vector(f, 0, 1);
+	set_vector(f, 2, 3);
+	vdrv_status_set(&f->drv, S_DRIVER_OK);
+	assert_int_equal(calls_of(0, 0, c, 32), 14);
+	assert_int_equal(c[6]->file.fd, IRQFD0 + 1);
+	relay1 = c[11]->file.fd;
+	assert_true(relay1 >= 0 && relay1 < IRQFD0);
+	assert_int_equal(nic_vhost_direct_calls(f->v), 1);
+
+	/* Queue 0 to vector 2: that vector's irqfd. */
+	from = fk.n;
+	set_vector(f, 0, 2);
+	expect_one_call(from, 0, 0, IRQFD0 + 2);
+	assert_int_equal(nic_vhost_direct_calls(f->v), 1);
+	/* Queue 1 had no vector: with vector 1 it leaves the relayed path. */
+	from = fk.n;
+	set_vector(f, 1, 1);
+	expect_one_call(from, 0, 1, IRQFD0 + 1);
+	assert_int_equal(nic_vhost_direct_calls(f->v), 2);
+	/* Queue 0 to a vector without an irqfd: relayed, through its own eventfd. */
+	from = fk.n;
+	set_vector(f, 0, 4);
+	assert_int_equal(calls_of(0, from, c, 4), 1);
+	relay0 = c[0]->file.fd;
+	expect_one_call(from, 0, 0, relay0);
+	assert_true(relay0 >= 0 && relay0 < IRQFD0);
+	assert_int_not_equal(relay0, relay1);
+	assert_int_not_equal(relay0, nic_vhost_kick_fd(f->v, 0));
+	assert_int_equal(nic_vhost_direct_calls(f->v), 1);
+	/* The same vector, another without an irqfd, NO_VECTOR, the control queue: nothing. */
+	from = fk.n;
+	set_vector(f, 0, 4);
+	set_vector(f, 0, 3);
+	set_vector(f, 0, VIRTIO_MSI_NO_VECTOR);
+	set_vector(f, CQ, 1);
+	nic_vhost_queue_vector(f->v, 2 * PAIRS + 7, 1);
+	assert_int_equal(fk.n, from);
+	/* Pair 1 runs in the kernel though the driver uses one pair: its queues follow too. */
+	set_vector(f, 2, 2);
+	expect_one_call(from, 1, 0, IRQFD0 + 2);
+	assert_int_equal(nic_vhost_direct_calls(f->v), 2);
+	/* The kernel refuses: the queue keeps its call, and the next move tries again. */
+	fk.fail_req = VHOST_SET_VRING_CALL;
+	fk.fail_errno = EINVAL;
+	from = fk.n;
+	set_vector(f, 3, 1);
+	assert_int_equal(fk.n, from + 1);
+	assert_int_equal(nic_vhost_direct_calls(f->v), 2);
+	fk.fail_req = 0;
+	from = fk.n;
+	set_vector(f, 3, 2);
+	expect_one_call(from, 1, 1, IRQFD0 + 2);
+	assert_int_equal(nic_vhost_direct_calls(f->v), 3);
+	assert_true(link_up(f));
+
+	/* After a reset no queue is the kernel's: moves wait for the next DRIVER_OK. */
+	vdrv_reset(&f->drv);
+	from = fk.n;
+	set_vector(f, 0, 1);
+	nic_vhost_queue_vector(f->v, 1, 2);
+	assert_int_equal(fk.n, from);
+	bring_up(f, F_GUEST); /* queue 0 on vector 1, the others on none */
+	assert_int_equal(calls_of(0, from, c, 32), 14);
+	assert_int_equal(c[6]->file.fd, IRQFD0 + 1);
+	assert_int_equal(c[11]->file.fd, relay1);
+	assert_int_equal(nic_vhost_direct_calls(f->v), 1);
+	fx_free(f);
+}
+
+/* ---- vhost-user ---- */
+
+/* What the fake backend has: everything the guest takes, protocol features. */
+#define VU_BACKEND_F (F_GUEST | F(30))
+#define VU_PROTO (F(VU_PROTOCOL_F_MQ) | F(VU_PROTOCOL_F_REPLY_ACK))
+
+static void *loop_main(void *arg)
+{
+	evloop_run(arg);
+	return NULL;
+}
+
+static int dial(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_true(strlen(path) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+static ino_t ino(int fd)
+{
+	struct stat st;
+
+	assert_int_equal(fstat(fd, &st), 0);
+	return st.st_ino;
+}
+
+/* The inode of the fd the last SET_VRING_CALL for `ring` carried (0: none seen). */
+static ino_t vu_call_ino(struct fb *b, unsigned int ring)
+{
+	ino_t got = 0;
+
+	for (unsigned int i = 0; i < fb_count(b, 0); i++) {
+		struct fb_rec r = fb_get(b, i);
+
+		if (r.request == VU_SET_VRING_CALL && (r.u64 & VU_VRING_IDX_MASK) == ring) {
+			assert_int_equal(r.nfds, 1);
+			got = r.fd_st[0].st_ino;
+		}
+	}
+	return got;
+}
+
+/*
+ * vhost-user: the call of each queue at DRIVER_OK is its vector's irqfd
+ * (faked with memfds, whose inodes tell them apart) or the watched
+ * eventfd; a vector move after DRIVER_OK is one SET_VRING_CALL for that
+ * ring with the new fd, sent from the controller's loop; nothing when the
+ * call stays the same, for the control queue, or after a reset.
+ */
+static void test_vhost_user_vector_moves(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char dir[64], path[96], err[256];
+	struct nic_vhost_config hc = { .path = path, .server = true, .queue_pairs = PAIRS };
+	struct vnet_config cfg = { .name = "vu-test", .queue_pairs = PAIRS };
+	int memfd, mfd[3] = { -1, -1, -1 };
+	ino_t relayed;
+	pthread_t thr;
+	struct fb be;
+
+	(void)state;
+	assert_non_null(f);
+	for (unsigned int i = 0; i < NVEC; i++)
+		f->irqfd[i] = -1;
+	/* Guest RAM in a memfd: the backend maps it. */
+	f->ar = calloc(1, sizeof(*f->ar));
+	assert_non_null(f->ar);
+	memfd = memfd_create("ram", MFD_CLOEXEC);
+	assert_true(memfd >= 0);
+	assert_int_equal(ftruncate(memfd, RAM_SIZE), 0);
+	f->ar->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	assert_true(f->ar->ram != MAP_FAILED);
+	f->ar->size = RAM_SIZE;
+	assert_int_equal(gm_add_region(&f->ar->gm, 0, RAM_SIZE, f->ar->ram, memfd, 0), 0);
+	iobus_init(&f->pio, "pio");
+	iobus_init(&f->mmio, "mmio");
+	f->irq = (struct vm_irq){ .set_level = fx_set_level, .opaque = f };
+	f->bus = pci_bus_new(&f->pio, &f->mmio, &f->irq);
+	assert_non_null(f->bus);
+	f->loop = evloop_new();
+	assert_non_null(f->loop);
+	snprintf(dir, sizeof(dir), "/tmp/nfv-nvu-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/vm.sock", dir);
+	f->v = nic_vhost_new(f->loop, &f->ar->gm, &hc, err, sizeof(err));
+	assert_non_null(f->v);
+	cfg.mac[0] = 0x52;
+	cfg.vhost = nic_vhost_ops();
+	cfg.vhost_opaque = f->v;
+	f->hooks = (struct virtio_pci_hooks){ .opaque = f, .queue_vector = fx_queue_vector };
+	cfg.hooks = &f->hooks;
+	f->vn = vnet_new(f->bus, &f->ar->gm, f->loop, &cfg);
+	assert_non_null(f->vn);
+	nic_vhost_attach(f->v, f->vn);
+	nic_vhost_set_irqfd(f->v, fx_irqfd, f);
+	f->pdev = vdrv_init(&f->drv, f->bus, &f->mmio, "vu-test");
+	vdrv_find_caps(&f->drv, NULL);
+	for (unsigned int i = 1; i <= 2; i++) {
+		mfd[i] = memfd_create("irqfd", MFD_CLOEXEC);
+		assert_true(mfd[i] >= 0);
+		f->irqfd[i] = mfd[i];
+	}
+	assert_int_equal(pthread_create(&thr, NULL, loop_main, f->loop), 0);
+	fb_start(&be, dial(path), VU_BACKEND_F, VU_PROTO, FB_FINE);
+	assert_true(fb_wait(&be, VU_SET_OWNER, 1, 2000));
+
+	/* Queue 0 on a vector with an irqfd, 2 on one without, 1 and 3 on none. */
+	assert_true(vdrv_negotiate(&f->drv, F_GUEST));
+	for (uint16_t q = 0; q <= CQ; q++)
+		queue_setup(f, q);
+	set_vector(f, 0, 1);
+	set_vector(f, 2, 3);
+	vdrv_status_set(&f->drv, S_DRIVER_OK);
+	assert_true(fb_wait(&be, VU_SET_VRING_ENABLE, 2 * PAIRS + 2, 2000));
+	assert_int_equal(fb_count(&be, VU_SET_VRING_CALL), 2 * PAIRS);
+	assert_int_equal(vu_call_ino(&be, 0), ino(mfd[1]));
+	relayed = vu_call_ino(&be, 1);
+	assert_true(relayed != 0 && relayed != ino(mfd[1]) && relayed != ino(mfd[2]));
+	assert_int_equal(vu_call_ino(&be, 2), relayed); /* eventfds: one inode */
+	assert_int_equal(nic_vhost_direct_calls(f->v), 1);
+
+	/* Queue 0 to vector 2: exactly one SET_VRING_CALL, ring 0, that vector's irqfd. */
+	set_vector(f, 0, 2);
+	assert_true(fb_wait(&be, VU_SET_VRING_CALL, 2 * PAIRS + 1, 2000));
+	assert_int_equal(vu_call_ino(&be, 0), ino(mfd[2]));
+	/* Queue 3 had no vector: with vector 1 it leaves the relayed path. */
+	set_vector(f, 3, 1);
+	assert_true(fb_wait(&be, VU_SET_VRING_CALL, 2 * PAIRS + 2, 2000));
+	assert_int_equal(vu_call_ino(&be, 3), ino(mfd[1]));
+	assert_int_equal(nic_vhost_direct_calls(f->v), 2);
+	/* The same vector, another without an irqfd for a relayed queue, the control queue. */
+	set_vector(f, 3, 1);
+	set_vector(f, 2, 4);
+	set_vector(f, CQ, 2);
+	usleep(100000);
+	assert_int_equal(fb_count(&be, VU_SET_VRING_CALL), 2 * PAIRS + 2);
+	/* Back to the watched eventfd. */
+	set_vector(f, 0, VIRTIO_MSI_NO_VECTOR);
+	assert_true(fb_wait(&be, VU_SET_VRING_CALL, 2 * PAIRS + 3, 2000));
+	assert_int_equal(vu_call_ino(&be, 0), relayed);
+	assert_int_equal(nic_vhost_direct_calls(f->v), 1);
+	assert_true(nic_vhost_link_up(f->v));
+
+	/* A reset stops the rings; a move then waits for the next DRIVER_OK. */
+	vdrv_reset(&f->drv);
+	assert_int_equal(fb_count(&be, VU_GET_VRING_BASE), 2 * PAIRS);
+	set_vector(f, 0, 1);
+	nic_vhost_queue_vector(f->v, 1, 2);
+	usleep(50000);
+	assert_int_equal(fb_count(&be, VU_SET_VRING_CALL), 2 * PAIRS + 3);
+
+	shutdown(be.sock, SHUT_RDWR);
+	pthread_join(be.thr, NULL);
+	evloop_stop(f->loop);
+	pthread_join(thr, NULL);
+	pci_bus_free(f->bus);
+	vnet_free(f->vn);
+	nic_vhost_free(f->v);
+	evloop_free(f->loop);
+	iobus_destroy(&f->pio);
+	iobus_destroy(&f->mmio);
+	munmap(f->ar->ram, RAM_SIZE);
+	close(memfd);
+	close(mfd[1]);
+	close(mfd[2]);
+	rmdir(dir);
+	free(f->ar);
+	free(f);
+}
+
 /* The tap's link going down takes the guest's down while the rings run, and back up. */
 static void test_tap_link(void **state)
 {
@@ -552,6 +876,8 @@ int main(void)
 		cmocka_unit_test_setup(test_kernel_lacks_feature, reset),
 		cmocka_unit_test_setup(test_call_and_kick, reset),
 		cmocka_unit_test_setup(test_tap_link, reset),
+		cmocka_unit_test_setup(test_vector_moves, reset),
+		cmocka_unit_test_setup(test_vhost_user_vector_moves, reset),
 		cmocka_unit_test_setup(test_open_missing, reset),
 	};
 

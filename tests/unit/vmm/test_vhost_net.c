@@ -120,6 +120,11 @@ static void test_sequence(void **state)
 	assert_int_equal(fk.calls[10].file.fd, -1);
 	assert_int_equal(vhost_net_vring_base(&vn, 1, &base), 0);
 	assert_int_equal(base, 123);
+	/* A ring's interrupt moved: VHOST_SET_VRING_CALL alone. */
+	assert_int_equal(vhost_net_vring_call(&vn, 0, 12), 0);
+	assert_int_equal(fk.calls[12].req, VHOST_SET_VRING_CALL);
+	assert_int_equal(fk.calls[12].file.index, 0);
+	assert_int_equal(fk.calls[12].file.fd, 12);
 	vhost_net_close(&vn);
 	assert_int_equal(fk.closed, 1);
 }

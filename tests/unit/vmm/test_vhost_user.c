@@ -222,6 +222,37 @@ static void test_mem_table_and_rings(void **state)
 	fx_free_done(f);
 }
 
+/* SET_VRING_CALL alone (a ring's interrupt moved): the fd, or the "no fd" bit; acked. */
+static void test_vring_call(void **state)
+{
+	struct fx *f = fx_new(FEAT_FULL, PROTO_FULL, FB_FINE);
+	int call = memfd_create("call", MFD_CLOEXEC);
+	struct stat cst;
+	struct fb *b;
+
+	(void)state;
+	assert_true(call >= 0);
+	assert_int_equal(vu_conn_handshake(&f->c, PROTO_FULL), 0);
+	assert_int_equal(vu_conn_set_features(&f->c, B(32)), 0);
+	assert_int_equal(vu_conn_vring_call(&f->c, 3, call), 0);
+	assert_int_equal(vu_conn_vring_call(&f->c, 2, -1), 0);
+	/* A ring index the protocol cannot carry: refused, nothing sent. */
+	assert_int_equal(vu_conn_vring_call(&f->c, 256, call), -EINVAL);
+	b = fx_done(f);
+	fstat(call, &cst);
+	assert_int_equal(b->nrec, 8);
+	assert_int_equal(b->rec[6].request, VU_SET_VRING_CALL);
+	assert_int_equal(b->rec[6].u64, 3);
+	assert_true(b->rec[6].flags & VU_FLAG_NEED_REPLY);
+	assert_int_equal(b->rec[6].nfds, 1);
+	assert_int_equal(b->rec[6].fd_st[0].st_ino, cst.st_ino);
+	assert_int_equal(b->rec[7].request, VU_SET_VRING_CALL);
+	assert_int_equal(b->rec[7].u64, 2 | VU_VRING_NOFD_MASK);
+	assert_int_equal(b->rec[7].nfds, 0);
+	close(call);
+	fx_free_done(f);
+}
+
 static void expect_fail(enum fb_misbehave bad, unsigned int after, int want, const char *why)
 {
 	struct fx *f = fx_new(FEAT_FULL, PROTO_FULL, bad);
@@ -261,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_handshake_full),
 		cmocka_unit_test(test_handshake_plain),
 		cmocka_unit_test(test_mem_table_and_rings),
+		cmocka_unit_test(test_vring_call),
 		cmocka_unit_test(test_hostile),
 	};
 

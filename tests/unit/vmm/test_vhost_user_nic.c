@@ -4,7 +4,9 @@
  * controller listens on a socket in a private directory, its event loop
  * runs in a thread, the test dials in with the scripted fake backend
  * (tests/unit/support/vu_fake_backend.h) and drives the device's side:
- * DRIVER_OK, the pair count, reset, the backend leaving and coming back.
+ * DRIVER_OK, the pair count, reset, the backend leaving and coming back,
+ * a queue's call eventfd replaced while the rings run or while no backend
+ * is there.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -18,6 +20,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -246,6 +249,98 @@ static void test_reconnect(void **state)
 	fx_free(f);
 }
 
+/* The inode of fd: a memfd's is its own (eventfds share one), so it tells fds apart. */
+static ino_t ino(int fd)
+{
+	struct stat st;
+
+	assert_int_equal(fstat(fd, &st), 0);
+	return st.st_ino;
+}
+
+/* The last SET_VRING_CALL for ring `ring` at or after record `from`, or -1. */
+static int last_call(struct fb *b, unsigned int ring, unsigned int from)
+{
+	int found = -1;
+
+	for (int i = find(b, VU_SET_VRING_CALL, from); i >= 0;
+	     i = find(b, VU_SET_VRING_CALL, (unsigned int)i + 1))
+		if ((fb_get(b, (unsigned int)i).u64 & VU_VRING_IDX_MASK) == ring)
+			found = i;
+	return found;
+}
+
+/* Record i is SET_VRING_CALL for `ring` carrying the fd whose inode is `want`. */
+static void expect_call(struct fb *b, int i, unsigned int ring, ino_t want)
+{
+	struct fb_rec r;
+
+	assert_true(i >= 0);
+	r = fb_get(b, (unsigned int)i);
+	assert_int_equal(r.request, VU_SET_VRING_CALL);
+	assert_int_equal(r.u64, ring); /* the index, and no NOFD bit */
+	assert_int_equal(r.nfds, 1);
+	assert_int_equal(r.fd_st[0].st_ino, want);
+}
+
+/*
+ * The guest moves a queue's vector after DRIVER_OK: exactly one
+ * SET_VRING_CALL for that ring with the new fd while the rings run;
+ * nothing before DRIVER_OK, for the same fd again or for a queue beyond
+ * the device's; with no backend connected the new fd is remembered and the
+ * rings restart with it when one comes back.
+ */
+static void test_set_call(void **state)
+{
+	struct fx *f = fx_new();
+	int a = memfd_create("call-a", MFD_CLOEXEC), b = memfd_create("call-b", MFD_CLOEXEC);
+	unsigned int from;
+
+	(void)state;
+	assert_true(a >= 0 && b >= 0);
+	/* Before DRIVER_OK: not recorded, the start hands over the queues' own. */
+	vhu_set_call(f->h, 1, a);
+	be_connect(f, BACKEND_F);
+	assert_int_equal(vhu_start(f->h, GUEST_F, f->q, NQ), 0);
+	assert_true(wait_atomic(&f->ups, 1, 2000));
+	assert_int_equal(fb_count(&f->be, VU_SET_VRING_CALL), NQ);
+	assert_int_not_equal(fb_get(&f->be, (unsigned int)last_call(&f->be, 1, 0)).fd_st[0].st_ino,
+			     ino(a));
+	/* Queue 1 moves: one SET_VRING_CALL, ring 1, fd a. */
+	from = fb_count(&f->be, 0);
+	vhu_set_call(f->h, 1, a);
+	assert_true(fb_wait(&f->be, VU_SET_VRING_CALL, NQ + 1, 2000));
+	/* The same fd again, a queue beyond the device's: nothing. */
+	vhu_set_call(f->h, 1, a);
+	vhu_set_call(f->h, NQ, b);
+	usleep(100000);
+	assert_int_equal(fb_count(&f->be, VU_SET_VRING_CALL), NQ + 1);
+	assert_int_equal(fb_count(&f->be, 0), from + 1);
+	expect_call(&f->be, (int)from, 1, ino(a));
+	assert_true(vhu_link_up(f->h));
+	/* The backend leaves; queue 2 moves meanwhile: nothing to send it to. */
+	be_leave(f);
+	assert_true(wait_atomic(&f->downs, 1, 2000));
+	vhu_set_call(f->h, 2, b);
+	usleep(50000);
+	/* A backend comes back: the rings restart with the calls as they are now. */
+	be_connect(f, BACKEND_F);
+	assert_true(wait_atomic(&f->ups, 2, 2000));
+	assert_int_equal(fb_count(&f->be, VU_SET_VRING_CALL), NQ);
+	expect_call(&f->be, last_call(&f->be, 1, 0), 1, ino(a));
+	expect_call(&f->be, last_call(&f->be, 2, 0), 2, ino(b));
+	expect_call(&f->be, last_call(&f->be, 0, 0), 0, ino(f->q[0].call_fd));
+	/* After a reset the device's queues are forgotten: a move is not sent. */
+	vhu_stop(f->h);
+	from = fb_count(&f->be, 0);
+	vhu_set_call(f->h, 0, a);
+	usleep(50000);
+	assert_int_equal(fb_count(&f->be, 0), from);
+	fx_free(f);
+	close(a);
+	close(b);
+}
+
 /* A backend without EVENT_IDX, which the guest took: no rings, link down. */
 static void test_backend_lacks(void **state)
 {
@@ -270,6 +365,7 @@ int main(void)
 		cmocka_unit_test(test_start_stop),
 		cmocka_unit_test(test_reconnect),
 		cmocka_unit_test(test_backend_lacks),
+		cmocka_unit_test(test_set_call),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
