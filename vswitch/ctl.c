@@ -907,6 +907,12 @@ static CMD_ARGS(cmd_port_set_shaper)
 	}
 	if (shaper_args(req, pi.cfg.mtu, &s, err, errlen) < 0)
 		return NULL;
+	if (s.rate && s.burst < (uint64_t)pi.cfg.mtu + FRAME_OVERHEAD) {
+		snprintf(err, errlen,
+			 "\"burst\" (%llu bytes) must hold a full-size frame (%u bytes for MTU %u)",
+			 (unsigned long long)s.burst, pi.cfg.mtu + FRAME_OVERHEAD, pi.cfg.mtu);
+		return NULL;
+	}
 	ret = sw_switch_port_set_shaper(sw, port, &s, err, errlen);
 	if (ret < 0)
 		return switch_failed(ret, err, errlen);
@@ -1167,7 +1173,6 @@ json_t *sw_ctl_execute_line(struct sw_switch *sw, const char *line)
 struct ctl_client {
 	struct sw_ctl *ctl;
 	int fd;
-	bool closing;	  /* close once out is sent */
 	bool eof;	  /* the client has shut down its side */
 	bool discarding;  /* dropping the rest of an overlong request */
 	bool waiting_out; /* watched for EPOLLOUT, not EPOLLIN */
@@ -1242,7 +1247,7 @@ static int client_reply(struct ctl_client *cl, json_t *ans)
 /* Answers the complete lines in `in`, until one answer has to wait. */
 static int client_process(struct ctl_client *cl)
 {
-	while (!cl->out && !cl->closing) {
+	while (!cl->out) {
 		char *nl = memchr(cl->in, '\n', cl->in_len);
 		size_t used;
 
@@ -1314,7 +1319,7 @@ static void client_event(int fd, uint32_t events, void *opaque)
 	}
 	if (ret == 0 && !cl->out)
 		ret = client_process(cl);
-	if (ret < 0 || (!cl->out && (cl->closing || cl->eof))) {
+	if (ret < 0 || (!cl->out && cl->eof)) {
 		client_close(cl);
 		return;
 	}

@@ -804,7 +804,8 @@ static void print_result(const char *cmd, const json_t *r)
 		json_array_foreach(json_object_get(r, "mirrors"), i, e) print_mirror(e);
 	} else if (strcmp(cmd, "help") == 0) {
 		json_array_foreach(r, i, e)
-			printf("  %s %s\n      %s\n", s(e, "cmd"), s(e, "args"), s(e, "help"));
+			printf("  %s%s%s\n      %s\n", s(e, "cmd"), s(e, "args")[0] ? " " : "",
+			       s(e, "args"), s(e, "help"));
 	}
 }
 

@@ -901,6 +901,9 @@ static void test_port_set_shaper(void **state)
 	refused_nocall("{\"cmd\":\"port-set-shaper\",\"port\":\"vm0\",\"rate\":\"1mbit\","
 		       "\"queue_len\":8}",
 		       "queue-len");
+	refused_nocall("{\"cmd\":\"port-set-shaper\",\"port\":\"vm0\",\"rate\":\"1mbit\","
+		       "\"burst\":1517}",
+		       "must hold a full-size frame (1518 bytes for MTU 1500)");
 	refused_nocall("{\"cmd\":\"port-set-shaper\",\"port\":\"vm0\"}",
 		       "missing argument \"rate\"");
 	refused_nocall("{\"cmd\":\"port-set-shaper\",\"port\":\"zz\",\"rate\":\"1mbit\"}",
