@@ -25,9 +25,10 @@ build_pkgs=(meson ninja-build gcc pkg-config libc6-dev linux-libc-dev binutils
 # kernel's payload, python3 for the control-socket client, ping, tshark to
 # read the pcap files the NIC tests write (its setuid question defaults to
 # "no" under DEBIAN_FRONTEND=noninteractive), clang's libFuzzer for the
-# fuzzers, dpdk-testpmd (in dpdk-dev) as the third-party vhost-user peer.
+# fuzzers, dpdk-testpmd (in dpdk-dev) as the third-party vhost-user peer,
+# jq to read nfv-switchctl's JSON answers.
 test_pkgs=(qemu-system-x86 lz4 python3 iproute2 procps iputils-ping tshark
-    clang libclang-rt-14-dev dpdk-dev)
+    clang libclang-rt-14-dev dpdk-dev jq)
 
 say() { printf 'bootstrap: %s\n' "$*"; }
 as_root() {
