@@ -51,6 +51,14 @@ uint64_t sw_dp_now_ms(const struct sw_dp *dp)
 	return rte_get_tsc_cycles() / dp->tsc_per_ms;
 }
 
+static inline uint64_t key_u64(const struct sw_fdb_key *k)
+{
+	uint64_t v;
+
+	memcpy(&v, k, sizeof(v));
+	return v;
+}
+
 static void drop(struct sw_port_stats *st, enum sw_drop why, struct rte_mbuf *m)
 {
 	st->drops[why]++;
@@ -291,8 +299,25 @@ static void process_burst(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
 	}
 	if (!k)
 		return;
-	sw_fdb_learn_bulk(br->fdb, src, in_ports, k, now_ms);
-	sw_fdb_lookup_bulk(br->fdb, dst, k, out, now_ms);
+	/*
+	 * Frames of one burst mostly come from few stations and go to few:
+	 * consecutive equal keys are learned and looked up once.
+	 */
+	unsigned ns = 0, nd = 0;
+	uint8_t dmap[SW_BURST];
+	uint16_t uout[SW_BURST];
+
+	for (unsigned j = 0; j < k; j++) {
+		if (ns == 0 || key_u64(&src[j]) != key_u64(&src[ns - 1]))
+			src[ns++] = src[j];
+		if (nd == 0 || key_u64(&dst[j]) != key_u64(&dst[nd - 1]))
+			dst[nd++] = dst[j];
+		dmap[j] = (uint8_t)(nd - 1);
+	}
+	sw_fdb_learn_bulk(br->fdb, src, in_ports, ns, now_ms);
+	sw_fdb_lookup_bulk(br->fdb, dst, nd, uout, now_ms);
+	for (unsigned j = 0; j < k; j++)
+		out[j] = uout[dmap[j]];
 	for (unsigned j = 0; j < k; j++) {
 		const struct sw_dp_port *op;
 
