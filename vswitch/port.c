@@ -7,6 +7,7 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -247,6 +248,12 @@ int sw_port_open(const struct sw_port_cfg *cfg, unsigned unique, uint16_t n_txq,
 	if (rc) {
 		snprintf(err, errlen, "port %s: device arguments too long", cfg->name);
 		return rc;
+	}
+	if ((cfg->type == SW_PORT_AF_PACKET || cfg->type == SW_PORT_AF_XDP) &&
+	    if_nametoindex(cfg->iface) == 0) {
+		snprintf(err, errlen, "port %s: no interface %s (%s)", cfg->name, cfg->iface,
+			 strerror(errno));
+		return -ENODEV;
 	}
 	if (devargs[0]) {
 		ep->is_vdev = true;
