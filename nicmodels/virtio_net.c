@@ -676,9 +676,16 @@ retry:
 			return -EIO;
 		}
 		if (ret == 0) {
-			virtq_unpop(vq, n);
-			/* Ask for a doorbell on the next buffer, then look once more. */
+			/*
+			 * Ask for a doorbell on the next buffer, then look once
+			 * more. Armed before the unpop, with every available
+			 * chain popped: with MRG_RXBUF the chains given back
+			 * (too few for this frame) are already available, and
+			 * avail_event must name the first one the driver has
+			 * yet to add, or it would never ring.
+			 */
 			virtq_set_notification(vq, true);
+			virtq_unpop(vq, n);
 			if (!rearmed && virtq_avail_pending(vq)) {
 				rearmed = true;
 				goto retry;

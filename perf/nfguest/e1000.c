@@ -441,6 +441,7 @@ static int e1000_probe(struct pci_dev *pci, const struct netif_config *cfg)
 	nif->max_queues = 1;
 	nif->rx_ring = e->rx_n;
 	nif->tx_ring = e->tx_n;
+	nif->max_frame = ETH_FRAME_STD;	/* RCTL.LPE stays off */
 	nif->ops = &e1000_ops;
 	nif->priv = e;
 

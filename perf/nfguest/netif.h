@@ -56,6 +56,11 @@
 #define PKT_HEADROOM		128u
 #define PKT_DEFAULT_DATAROOM	2048u	/* frame bytes after the headroom */
 
+/* Frame lengths without the FCS: a standard and a jumbo (9000-byte MTU) one. */
+#define ETH_FRAME_STD		1514u
+#define ETH_FRAME_JUMBO		9014u
+#define ETH_VLAN_HLEN		4u
+
 struct pktpool;
 
 struct pktbuf {
@@ -173,6 +178,11 @@ struct netif_ops {
 	void (*irq_arm)(struct netif *nif, int q, bool on);
 	/* Current link state (may read a device register). */
 	bool (*link_up)(struct netif *nif);
+	/*
+	 * Frames handed to queue q that the device has not returned yet (as
+	 * of the last tx_burst). NULL when the driver does not know.
+	 */
+	uint32_t (*tx_inflight)(struct netif *nif, int q);
 };
 
 struct netif {
@@ -184,6 +194,7 @@ struct netif {
 	uint16_t nr_queues;		/* queue pairs in use (1 for e1000) */
 	uint16_t max_queues;		/* queue pairs the device offers */
 	uint16_t rx_ring, tx_ring;	/* descriptors per queue actually used */
+	uint32_t max_frame;		/* longest frame (no FCS) it sends and receives */
 	bool irq;			/* interrupts set up (else polling only) */
 	const struct netif_ops *ops;
 	void *priv;			/* the driver's state */

@@ -11,8 +11,11 @@
  *
  * Generated frames (gen) are Ethernet/IPv4/UDP to port 9000; the flow
  * number is the UDP source port minus 1024; the payload starts with
- * struct gen_payload. The sink counts the frames that carry it and checks
- * their sequence per flow.
+ * struct gen_payload, and the rest of it is a pattern derived from the
+ * flow and the sequence number (gen_pattern). The sink counts the frames
+ * that carry it, checks their sequence per flow, and checks every one of
+ * them whole (lengths, IPv4 header checksum, pattern): a frame that fails
+ * counts as bad, not as received.
  */
 #include "nf.h"
 
@@ -34,6 +37,7 @@ static const char *const mode_names[] = {
 #define GEN_SPORT_BASE	1024
 #define MAX_FLOWS	4096
 #define FCS_LEN		4
+#define GEN_SIZE_MAX	(ETH_FRAME_JUMBO + FCS_LEN)	/* 9018: a 9000-byte MTU */
 
 /* At the start of a generated frame's UDP payload (18 bytes: fits 64 B frames). */
 struct gen_payload {
@@ -43,6 +47,8 @@ struct gen_payload {
 } __packed;
 
 _Static_assert(PAYLOAD_OFF + sizeof(struct gen_payload) == 64 - FCS_LEN, "64 B frames");
+
+#define PATTERN_OFF	(PAYLOAD_OFF + sizeof(struct gen_payload))
 
 /* Arguments. */
 static enum nf_mode mode;
@@ -74,11 +80,12 @@ struct genq {
 };
 
 static struct genq genq[NETIF_MAX][NETIF_MAX_QUEUES];
-static uint8_t gen_template[1518];
+static uint8_t gen_template[PAYLOAD_OFF];
 static uint64_t sink_received;	/* updated by CPU 0 from the per-queue counts */
 
 struct sinkq {
 	volatile uint64_t received;	/* frames with the gen payload */
+	volatile uint64_t bad;		/* of those, frames that were not intact */
 	uint64_t first_tsc, last_tsc;
 };
 
@@ -111,7 +118,7 @@ void nf_parse(void)
 	}
 	cmdline_u64("stats", 1, 0, 3600, &arg_stats);
 	if (mode == NF_GEN) {
-		cmdline_u64("size", 64, 64, 1518, &arg_size);
+		cmdline_u64("size", 64, 64, GEN_SIZE_MAX, &arg_size);
 		cmdline_u64("count", 0, 0, UINT64_MAX, &arg_count);
 		cmdline_u64("seconds", 0, 0, 86400, &arg_seconds);
 		cmdline_u64("rate", 0, 0, 100000000, &arg_rate);
@@ -309,6 +316,106 @@ static void gen_build_template(void)
 }
 
 /*
+ * The bytes after struct gen_payload, up to the end of the frame, in
+ * blocks of 512 bytes: every 64-bit little-endian word of block b holds
+ * seed + b, seed = (seq ^ flow << 48) * 0x9e3779b97f4a7c15; a last partial
+ * word holds the low bytes of its value. Another frame's bytes, zeros, a
+ * missing, repeated or misplaced block all differ. Written and checked with
+ * rep stosq / repe scasq: a few instructions per block, which matters where
+ * guest code runs slowly (docs/testing.md).
+ */
+#define PATTERN_BLOCK	512u
+
+static inline uint64_t gen_seed(uint32_t flow, uint64_t seq)
+{
+	return (seq ^ (uint64_t)flow << 48) * 0x9e3779b97f4a7c15ull;
+}
+
+static inline void fill_words(uint8_t *dst, uint64_t v, uint64_t n)
+{
+	__asm__ volatile("rep stosq" : "+D"(dst), "+c"(n) : "a"(v) : "memory");
+}
+
+/* Whether the n words at p all hold v. */
+static inline bool words_are(const uint8_t *p, uint64_t v, uint64_t n)
+{
+	bool eq;
+
+	if (!n)
+		return true;
+	__asm__ volatile("repe scasq" : "+D"(p), "+c"(n), "=@ccz"(eq) : "a"(v) : "memory");
+	return eq;
+}
+
+static void gen_pattern(uint8_t *f, uint32_t len, uint32_t flow, uint64_t seq)
+{
+	uint64_t w = gen_seed(flow, seq);
+	uint32_t off = PATTERN_OFF, n;
+
+	for (; off + 8 <= len; off += n * 8, w++) {
+		n = MIN(PATTERN_BLOCK / 8, (len - off) / 8);
+		fill_words(f + off, w, n);
+	}
+	for (; off < len; off++, w >>= 8)
+		f[off] = (uint8_t)w;
+}
+
+/* Whether the pattern of a received frame is intact. */
+static bool gen_pattern_ok(const uint8_t *f, uint32_t len, uint32_t flow, uint64_t seq)
+{
+	uint64_t w = gen_seed(flow, seq);
+	uint32_t off = PATTERN_OFF, n;
+
+	for (; off + 8 <= len; off += n * 8, w++) {
+		n = MIN(PATTERN_BLOCK / 8, (len - off) / 8);
+		if (!words_are(f + off, w, n))
+			return false;
+	}
+	for (; off < len; off++, w >>= 8)
+		if (f[off] != (uint8_t)w)
+			return false;
+	return true;
+}
+
+/* The 20 bytes of an IPv4 header without options, as unaligned words. */
+struct ipv4_words {
+	uint32_t w[5];
+} __packed;
+
+/*
+ * Whether an IPv4 header without options has a right checksum: its 16-bit
+ * one's complement sum is 0xffff. Summed in 32-bit little-endian words and
+ * folded (the sum is the same up to a byte swap, which leaves 0xffff as it
+ * is): a handful of instructions per frame for the sink.
+ */
+static bool ipv4_csum_ok(const uint8_t *ip)
+{
+	const struct ipv4_words *h = (const struct ipv4_words *)ip;
+	uint64_t sum = (uint64_t)h->w[0] + h->w[1] + h->w[2] + h->w[3] + h->w[4];
+
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
+/*
+ * Whether a received generated frame of len bytes is whole: its length is
+ * the IPv4 total length plus the Ethernet header, the UDP length agrees,
+ * the IPv4 header checksum holds, and so does the pattern.
+ */
+static bool gen_frame_ok(const uint8_t *f, uint32_t len, uint32_t flow, uint64_t seq)
+{
+	const uint8_t *ip = f + ETH_HLEN;
+	uint32_t tot = get_be16(ip + 2);
+
+	return ip[0] == 0x45 && len == ETH_HLEN + tot && tot >= IP_HLEN + UDP_HLEN &&
+	       get_be16(ip + IP_HLEN + 4) == tot - IP_HLEN && ipv4_csum_ok(ip) &&
+	       gen_pattern_ok(f, len, flow, seq);
+}
+
+/*
  * Flows of queue q among nq: q, q + nq, q + 2 nq, ... below arg_flows (at
  * least flow q itself when there are fewer flows than queues).
  */
@@ -356,6 +463,7 @@ static int step_gen(struct netif *nif, int q)
 		memcpy(p->data + 6, nif->mac, 6);
 		put_be16(p->data + ETH_HLEN + IP_HLEN, (uint16_t)(GEN_SPORT_BASE + flow));
 		memcpy(p->data + PAYLOAD_OFF, &pl, sizeof(pl));
+		gen_pattern(p->data, len, flow, pl.seq);
 		p->len = len;
 	}
 	sent = n ? nif->ops->tx_burst(nif, q, pkts, n) : 0;
@@ -397,6 +505,10 @@ static int step_sink(struct netif *nif, int q)
 		flow = get_be16(f + ETH_HLEN + IP_HLEN) - (uint32_t)GEN_SPORT_BASE;
 		if (pl.magic != GEN_MAGIC || flow >= MAX_FLOWS)
 			continue;
+		if (!gen_frame_ok(f, pkts[i]->len, flow, pl.seq)) {
+			s->bad++;	/* not trusted: its sequence number neither */
+			continue;
+		}
 		fs = &flows[flow];
 		if (pl.seq >= fs->next) {
 			/* A gap: lost unless it comes later. */
@@ -453,17 +565,18 @@ static void print_stats(void)
 	}
 }
 
-static uint64_t sum_sink(uint64_t *loss, uint64_t *reorder)
+static uint64_t sum_sink(uint64_t *loss, uint64_t *reorder, uint64_t *bad)
 {
 	uint64_t r = 0;
 	int i, q;
 
-	*loss = *reorder = 0;
+	*loss = *reorder = *bad = 0;
 	for (i = 0; i < netif_count(); i++) {
 		struct netif *nif = netif_get(i);
 
 		for (q = 0; q < nif->nr_queues; q++) {
 			r += sinkq[i][q].received;
+			*bad += sinkq[i][q].bad;
 			*loss += nif->stats[q].loss;
 			*reorder += nif->stats[q].reorder;
 		}
@@ -473,20 +586,32 @@ static uint64_t sum_sink(uint64_t *loss, uint64_t *reorder)
 
 static void finish_gen(void)
 {
-	uint64_t sent = 0, el, deadline;
+	uint64_t sent = 0, el, t0 = time_ns(), waited;
 	int i, q, status;
 
-	/* Let the devices finish sending (and us reclaim) what is queued. */
-	deadline = time_ns() + 200000000ull;
-	while (time_ns() < deadline) {
+	/*
+	 * Let the devices finish sending (and us reclaim) what is queued: 200
+	 * ms, and longer (10 s at most) while a queue that CPU 0 reclaims
+	 * still has frames in flight, e.g. behind a backend that waits for
+	 * room at its far end.
+	 */
+	do {
+		bool busy = false;
+
 		for (i = 0; i < netif_count(); i++) {
 			struct netif *nif = netif_get(i);
 
-			if (netif_queue_cpu(nif, 0) == 0)
-				nif->ops->tx_burst(nif, 0, NULL, 0);
+			if (netif_queue_cpu(nif, 0) != 0)
+				continue;
+			nif->ops->tx_burst(nif, 0, NULL, 0);
+			if (nif->ops->tx_inflight && nif->ops->tx_inflight(nif, 0))
+				busy = true;
 		}
 		delay_ns(1000000);
-	}
+		waited = time_ns() - t0;
+		if (!busy && waited >= 200000000ull)
+			break;
+	} while (waited < 10000000000ull);
 	el = time_ns() - start_ns;
 	print_stats();
 	for (i = 0; i < netif_count(); i++)
@@ -507,7 +632,7 @@ static void finish_gen(void)
 
 static void finish_sink(void)
 {
-	uint64_t loss, reorder, received = sum_sink(&loss, &reorder);
+	uint64_t loss, reorder, bad, received = sum_sink(&loss, &reorder, &bad);
 	uint64_t el = time_ns() - start_ns;
 	int status;
 
@@ -515,14 +640,14 @@ static void finish_sink(void)
 	if (arg_count && received < arg_count && arg_count - received > loss)
 		loss = arg_count - received;
 	print_stats();
-	status = loss || (arg_count && received < arg_count) ? NF_EXIT_FAIL : NF_EXIT_OK;
+	status = loss || bad || (arg_count && received < arg_count) ? NF_EXIT_FAIL : NF_EXIT_OK;
 	if (!arg_count && !received)
 		status = NF_EXIT_FAIL;
-	printf("nfguest: sink done received=%llu expected=%llu loss=%llu reorder=%llu "
+	printf("nfguest: sink done received=%llu expected=%llu loss=%llu reorder=%llu bad=%llu "
 	       "elapsed_ns=%llu status=%d\n",
 	       (unsigned long long)received, (unsigned long long)arg_count,
-	       (unsigned long long)loss, (unsigned long long)reorder, (unsigned long long)el,
-	       status);
+	       (unsigned long long)loss, (unsigned long long)reorder, (unsigned long long)bad,
+	       (unsigned long long)el, status);
 	nf_exit(status);
 }
 
@@ -558,7 +683,7 @@ static void housekeeping(void)
 			finish_gen();
 	}
 	if (mode == NF_SINK) {
-		uint64_t loss, reorder, r = sum_sink(&loss, &reorder);
+		uint64_t loss, reorder, bad, r = sum_sink(&loss, &reorder, &bad);
 
 		if (r != sink_received) {
 			sink_received = r;
@@ -637,12 +762,18 @@ static void setup_gen(void)
 	gen_build_template();
 	for (i = 0; i < netif_count(); i++) {
 		struct netif *nif = netif_get(i);
+		uint32_t max = nif->max_frame ? nif->max_frame : ETH_FRAME_STD;
+
+		if (arg_size - FCS_LEN > max)
+			usage_error("size=%llu (nic=%d, %s, sends frames up to %u bytes with the FCS)",
+				    (unsigned long long)arg_size, i, nif->kind_name, max + FCS_LEN);
 
 		for (q = 0; q < nif->nr_queues; q++) {
 			struct genq *g = &genq[i][q];
 			uint64_t nq = nif->nr_queues;
 
-			g->pool = pktpool_create("gen", nif->tx_ring + 4u * NETIF_BURST, 1536);
+			g->pool = pktpool_create("gen", nif->tx_ring + 4u * NETIF_BURST,
+						 (uint32_t)MAX(1536u, ALIGN_UP(arg_size, 64u)));
 			if (!g->pool)
 				nf_panic("gen: no memory for buffers");
 			if (arg_count)

@@ -14,13 +14,21 @@
  * Packet path, per queue pair and owned by one CPU (netif_queue_cpu):
  *   RX: descriptor i is RX slot i. Each posted buffer starts hdr_len (12)
  *       bytes before pkt->data, inside the headroom, so the device writes
- *       the virtio_net_hdr there and the frame lands at pkt->data. Buffers
- *       hold 12 + 2048 bytes: a 1514-byte frame always fits one buffer,
- *       so with MRG_RXBUF num_buffers is 1 (a frame spread over more
- *       buffers is dropped whole).
+ *       the virtio_net_hdr there and the frame lands at pkt->data.
+ *       With MRG_RXBUF buffers hold 12 + 2048 bytes and a longer frame
+ *       comes in num_buffers of them (5.1.6.4): its bytes are copied, in
+ *       used-ring order, into one buffer of the queue's big pool (sized
+ *       for the MTU, or a 9014-byte jumbo frame without VIRTIO_NET_F_MTU)
+ *       and the small buffers go back to the ring. Without MRG_RXBUF every
+ *       buffer holds one whole frame (5.1.6.3.1): 12 + 2048 bytes, or
+ *       more when the device offers an MTU above 2030 (VIRTIO_NET_F_MTU,
+ *       5.1.4.2: room for one frame of mtu + 14, plus a VLAN tag). No
+ *       GUEST_TSO/UFO is negotiated, so 65562-byte buffers are never
+ *       needed.
  *   TX: one descriptor per frame, header zeroed in the headroom in front
  *       of the frame (no offloads); a frame with less headroom gets a
- *       two-descriptor chain with a shared zero header. Completed frames
+ *       two-descriptor chain with a shared zero header. A jumbo frame is
+ *       one large buffer (the NF modes allocate them so). Completed frames
  *       are reclaimed from the used ring inside tx_burst.
  *   Doorbells: with EVENT_IDX, only when the published avail range crosses
  *   the device's avail_event (for RX: when the device had run out of
@@ -32,6 +40,7 @@
 #include "virtio_pci.h"
 
 /* virtio-net feature bits (5.1.3). */
+#define VIRTIO_NET_F_MTU	3
 #define VIRTIO_NET_F_MAC	5
 #define VIRTIO_NET_F_MRG_RXBUF	15
 #define VIRTIO_NET_F_STATUS	16
@@ -42,6 +51,9 @@
 #define VNET_CFG_MAC		0
 #define VNET_CFG_STATUS		6
 #define VNET_CFG_MAX_PAIRS	8
+#define VNET_CFG_MTU		10
+#define VNET_MTU_MIN		68
+#define VNET_MTU_MAX		(ETH_FRAME_JUMBO - 14)	/* the longest frame nfguest handles */
 #define VNET_S_LINK_UP		1
 #define VNET_MQ_PAIRS_MAX	0x8000
 
@@ -63,9 +75,9 @@ struct vnet;
 
 struct vnet_rxq {
 	struct virtq vq;
-	struct pktpool *pool;
+	struct pktpool *pool;	/* the buffers posted to the ring */
+	struct pktpool *big;	/* MRG_RXBUF: frames over several buffers land here, or NULL */
 	struct pktbuf **bufs;	/* by descriptor: the buffer posted there, or NULL */
-	uint16_t skip;		/* used entries still to drop: the rest of a merged frame */
 };
 
 struct vnet_txq {
@@ -94,6 +106,9 @@ struct vnet {
 	bool intx_on;
 	bool has_status;
 	bool mrg_rxbuf;
+	uint16_t mtu;		/* the MTU the device offers (VIRTIO_NET_F_MTU), 0: none */
+	uint32_t rx_room;	/* data room of the posted RX buffers */
+	uint32_t big_room;	/* data room of the big pool's buffers, 0: none */
 	uint16_t max_pairs;
 	struct vnet_queue *qs;
 	struct virtq ctrl;
@@ -105,6 +120,7 @@ struct vnet {
 static uint8_t zero_hdr[VNET_HDR_LEN] __aligned(16);
 
 static const char *const feature_names[64] = {
+	[VIRTIO_NET_F_MTU] = "mtu",
 	[VIRTIO_NET_F_MAC] = "mac",
 	[VIRTIO_NET_F_MRG_RXBUF] = "mrg_rxbuf",
 	[VIRTIO_NET_F_STATUS] = "status",
@@ -140,6 +156,83 @@ static inline void rx_post(struct vnet_rxq *rx, uint16_t id, struct pktbuf *buf)
 	vq->avail_idx++;
 }
 
+/* Bytes a buffer holds: its descriptor's length (header included). */
+static inline uint32_t rx_buf_len(const struct pktbuf *p)
+{
+	return VNET_HDR_LEN + pkt_tailroom(p);
+}
+
+/*
+ * A frame spread over nb buffers (MRG_RXBUF, num_buffers = nb > 1): the nb
+ * used entries from last_used on, all of them available (pending), since
+ * the device uses the buffers of a frame together (5.1.6.4.2). The first
+ * buffer holds the header and the frame's first bytes, each further one
+ * frame bytes from its start (12 bytes before pkt->data, where its
+ * descriptor begins). The bytes are copied into one buffer of the big pool
+ * and every small buffer is posted again. Returns 1 with *out set, 0 when
+ * the frame was dropped (counted: longer than a big buffer, bad lengths, or
+ * the big pool empty), -1 when the queue broke.
+ */
+static int rx_merged(struct vnet *vn, struct vnet_queue *qp, uint16_t nb, uint16_t pending,
+		     struct pktbuf **out)
+{
+	struct vnet_rxq *rx = &qp->rx;
+	struct virtq *vq = &rx->vq;
+	struct pktbuf *big = rx->big ? pkt_alloc(rx->big) : NULL;
+	uint32_t total = 0, room = big ? pkt_tailroom(big) : 0;
+	bool ok = big != NULL;
+	uint16_t j;
+
+	if (unlikely(nb > pending)) {
+		queue_broken(vn, vq, "frame in more buffers than the device used", nb);
+		if (big)
+			pkt_free(big);
+		return -1;
+	}
+	for (j = 0; j < nb; j++) {
+		volatile struct vring_used_elem *u = &vq->used->ring[vq->last_used & vq->mask];
+		uint32_t id = u->id, len = u->len, flen;
+		const uint8_t *src;
+		struct pktbuf *p;
+
+		if (unlikely(id >= vq->size || !rx->bufs[id])) {
+			queue_broken(vn, vq, "device returned a descriptor it does not own", id);
+			if (big)
+				pkt_free(big);
+			return -1;
+		}
+		vq->last_used++;
+		p = rx->bufs[id];
+		rx->bufs[id] = NULL;
+		if (j == 0) {
+			src = p->data;
+			flen = len - VNET_HDR_LEN;
+			if (unlikely(len < VNET_HDR_LEN))
+				ok = false;
+		} else {
+			src = p->data - VNET_HDR_LEN;
+			flen = len;
+		}
+		if (unlikely(len > rx_buf_len(p) || flen > room - total))
+			ok = false;
+		if (ok && flen) {
+			memcpy(big->data + total, src, flen);
+			total += flen;
+		}
+		pkt_reset(p);
+		rx_post(rx, (uint16_t)id, p);
+	}
+	if (!ok || !total) {
+		vn->nif.stats[qp->q].drops++;
+		if (big)
+			pkt_free(big);
+		return 0;
+	}
+	big->len = total;
+	*out = big;
+	return 1;
+}
+
 static int vnet_rx_burst(struct netif *nif, int q, struct pktbuf **pkts, int n)
 {
 	struct vnet *vn = nif->priv;
@@ -167,31 +260,37 @@ static int vnet_rx_burst(struct netif *nif, int q, struct pktbuf **pkts, int n)
 	while (pending && k < n) {
 		volatile struct vring_used_elem *u = &vq->used->ring[vq->last_used & vq->mask];
 		uint32_t id = u->id, len = u->len, flen;
+		uint16_t nb = 1;
 		struct pktbuf *p;
 
-		pending--;
-		vq->last_used++;
 		if (unlikely(id >= vq->size || !rx->bufs[id])) {
 			queue_broken(vn, vq, "device returned a descriptor it does not own", id);
 			break;
 		}
 		p = rx->bufs[id];
+		if (vn->mrg_rxbuf && len >= VNET_HDR_LEN)
+			nb = *(volatile uint16_t *)(p->data - VNET_HDR_LEN + VNET_HDR_NUM_BUFFERS);
+		if (unlikely(nb > 1)) {
+			int r = rx_merged(vn, qp, nb, pending, &pkts[k]);
+
+			if (r < 0)
+				break;
+			pending = (uint16_t)(pending - nb);
+			if (r) {
+				p = pkts[k++];
+				p->queue = (uint16_t)q;
+				p->port = (uint16_t)nif->index;
+				st->rx_pkts++;
+				st->rx_bytes += p->len;
+			}
+			continue;
+		}
+		pending--;
+		vq->last_used++;
 		rx->bufs[id] = NULL;
 		flen = len - VNET_HDR_LEN;
-		if (unlikely(rx->skip)) {
-			/* The tail of a frame spread over several buffers. */
-			rx->skip--;
-		} else if (unlikely(len <= VNET_HDR_LEN || flen > pkt_tailroom(p))) {
+		if (unlikely(!nb || len <= VNET_HDR_LEN || flen > pkt_tailroom(p))) {
 			st->drops++;	/* a length the buffer cannot hold */
-		} else if (vn->mrg_rxbuf &&
-			   unlikely(*(volatile uint16_t *)(p->data - VNET_HDR_LEN +
-							   VNET_HDR_NUM_BUFFERS) > 1)) {
-			uint16_t nb = *(volatile uint16_t *)(p->data - VNET_HDR_LEN +
-							     VNET_HDR_NUM_BUFFERS);
-
-			/* Buffers hold any 1514-byte frame: a bigger one is dropped. */
-			rx->skip = (uint16_t)MIN(nb - 1u, vq->size);
-			st->drops++;
 		} else if (used < nfresh) {
 			p->len = flen;
 			p->queue = (uint16_t)q;
@@ -400,11 +499,19 @@ static bool vnet_link_up(struct netif *nif)
 	return status & VNET_S_LINK_UP;
 }
 
+static uint32_t vnet_tx_inflight(struct netif *nif, int q)
+{
+	struct vnet *vn = nif->priv;
+
+	return vn->qs[q].tx.inflight;
+}
+
 static const struct netif_ops vnet_ops = {
 	.rx_burst = vnet_rx_burst,
 	.tx_burst = vnet_tx_burst,
 	.irq_arm = vnet_irq_arm,
 	.link_up = vnet_link_up,
+	.tx_inflight = vnet_tx_inflight,
 };
 
 /* ---- Set-up ------------------------------------------------------------------------ */
@@ -490,10 +597,16 @@ static int rxq_init(struct vnet *vn, struct vnet_queue *qp, const struct netif_c
 	bufs = cfg->pool_bufs ? cfg->pool_bufs : 2u * rx_n + 2u * tx_n + 256u;
 	if (bufs < rx_n + 2u * NETIF_BURST)
 		bufs = rx_n + 2u * NETIF_BURST;
-	rx->pool = pktpool_create("virtio", bufs, PKT_DEFAULT_DATAROOM);
+	rx->pool = pktpool_create("virtio", bufs, vn->rx_room);
 	rx->bufs = mem_alloc(rx_n * sizeof(void *), 8);
 	if (!rx->pool || !rx->bufs)
 		return -1;
+	if (vn->big_room) {
+		/* Received jumbo frames: enough for a full TX ring plus bursts in hand. */
+		rx->big = pktpool_create("virtio-big", tx_n + 4u * NETIF_BURST, vn->big_room);
+		if (!rx->big)
+			return -1;
+	}
 	for (i = 0; i < rx_n; i++) {
 		struct pktbuf *p = pkt_alloc(rx->pool);
 
@@ -571,17 +684,58 @@ static uint64_t negotiate(struct vnet *vn, uint64_t offered)
 	uint64_t want = VIRTIO_F_BIT(VIRTIO_F_VERSION_1) | VIRTIO_F_BIT(VIRTIO_F_RING_EVENT_IDX) |
 			VIRTIO_F_BIT(VIRTIO_NET_F_MAC) | VIRTIO_F_BIT(VIRTIO_NET_F_STATUS) |
 			VIRTIO_F_BIT(VIRTIO_NET_F_MRG_RXBUF) | VIRTIO_F_BIT(VIRTIO_NET_F_CTRL_VQ) |
-			VIRTIO_F_BIT(VIRTIO_NET_F_MQ);
+			VIRTIO_F_BIT(VIRTIO_NET_F_MQ) | VIRTIO_F_BIT(VIRTIO_NET_F_MTU);
 	uint64_t f = offered & want;
+	uint16_t mtu = 0;
 
 	/* Fields the device configuration must hold for each feature. */
 	if (vn->vd.devcfg_len < VNET_CFG_MAC + 6)
 		f &= ~VIRTIO_F_BIT(VIRTIO_NET_F_MAC);
+	/*
+	 * The MTU a device offers may be read before FEATURES_OK (3.1.1); the
+	 * driver keeps to it (vn->mtu) from then on. Taking the feature binds
+	 * us to receive frames of that size (5.1.4.2), so an MTU we cannot
+	 * hold is left out (the device then owes us nothing longer than a
+	 * standard frame, 5.1.6.3.1), and so is 1500: agreeing on the
+	 * standard MTU changes nothing but a message to a vhost-user backend.
+	 */
+	vn->mtu = 0;
+	if ((f & VIRTIO_F_BIT(VIRTIO_NET_F_MTU)) && vn->vd.devcfg_len >= VNET_CFG_MTU + 2 &&
+	    !vpci_devcfg_read(&vn->vd, VNET_CFG_MTU, &mtu, 2) && mtu >= VNET_MTU_MIN &&
+	    mtu <= VNET_MTU_MAX)
+		vn->mtu = mtu;
+	if (!vn->mtu || vn->mtu == ETH_FRAME_STD - 14)
+		f &= ~VIRTIO_F_BIT(VIRTIO_NET_F_MTU);
 	if (vn->vd.devcfg_len < VNET_CFG_STATUS + 2)
 		f &= ~VIRTIO_F_BIT(VIRTIO_NET_F_STATUS);
 	if (vn->vd.devcfg_len < VNET_CFG_MAX_PAIRS + 2 || !(f & VIRTIO_F_BIT(VIRTIO_NET_F_CTRL_VQ)))
 		f &= ~VIRTIO_F_BIT(VIRTIO_NET_F_MQ);
 	return f;
+}
+
+/*
+ * Buffer sizes for the frames the device may send: with an MTU, mtu + 14
+ * and a VLAN tag; without, a standard frame (5.1.6.3.1), or with
+ * MRG_RXBUF a jumbo one (nothing then bounds what the device merges).
+ * Also the longest frame we send (5.1.4.2: not over mtu + 14).
+ */
+static void rx_sizes(struct vnet *vn)
+{
+	uint32_t longest;
+
+	if (vn->mtu)
+		longest = vn->mtu + 14u + ETH_VLAN_HLEN;
+	else
+		longest = vn->mrg_rxbuf ? ETH_FRAME_JUMBO + ETH_VLAN_HLEN : ETH_FRAME_STD;
+	vn->rx_room = PKT_DEFAULT_DATAROOM;
+	vn->big_room = 0;
+	if (longest > PKT_DEFAULT_DATAROOM) {
+		if (vn->mrg_rxbuf)
+			vn->big_room = ALIGN_UP(longest, 64u);
+		else
+			vn->rx_room = ALIGN_UP(longest, 64u);
+	}
+	vn->nif.max_frame = vn->mtu ? vn->mtu + 14u : ETH_FRAME_JUMBO;
 }
 
 static void features_str(uint64_t f, char *buf, size_t size)
@@ -633,6 +787,7 @@ static int vnet_probe(struct pci_dev *pci, const struct netif_config *cfg)
 				 (unsigned long long)f);
 	vn->has_status = f & VIRTIO_F_BIT(VIRTIO_NET_F_STATUS);
 	vn->mrg_rxbuf = f & VIRTIO_F_BIT(VIRTIO_NET_F_MRG_RXBUF);
+	rx_sizes(vn);
 
 	/* Device configuration: MAC and the number of queue pairs. */
 	if (f & VIRTIO_F_BIT(VIRTIO_NET_F_MAC)) {

@@ -34,6 +34,8 @@
 #   testpmd_stop              stop it (interactive: stop, quit), then by PID
 #   testpmd_crash             SIGKILL, as a crash
 #   testpmd_last OUT FIELD    the last value printed after FIELD ("RX-packets:")
+#   testpmd_port OUT PORT FIELD  FIELD of PORT in the last forward statistics
+#   testpmd_show OUT          print the last lines of testpmd's output
 
 failures=0
 _lib_exit_cmds=()
@@ -326,6 +328,25 @@ testpmd_last()
 {
 	grep -a -- "$2" "$1" | tail -1 |
 		awk -v f="$2" '{ for (i = 1; i < NF; i++) if ($i == f) { print $(i + 1); exit } }'
+}
+
+# testpmd_port OUT PORT FIELD: FIELD ("RX-packets:") of PORT in testpmd's
+# last forward statistics (printed by testpmd_stop).
+testpmd_port()
+{
+	awk -v p="$2" -v f="$3" '
+		$0 ~ "Forward statistics for port " p " " { n = 2; v = ""; next }
+		n > 0 { n--; for (i = 1; i < NF; i++) if ($i == f) v = $(i + 1) }
+		END { print v }' "$1"
+}
+
+# testpmd_show OUT: the last lines of testpmd's output, without the
+# periodic statistics' noise.
+testpmd_show()
+{
+	echo "--- testpmd $(basename "$1") (last lines):"
+	grep -a -v -e '^\s*$' -e 'NIC statistics\|Throughput\|-pps:\|######' "$1" 2>/dev/null |
+		tail -25 | sed 's/^/    /'
 }
 
 _lib_cleanup()

@@ -24,6 +24,13 @@
 #   ping_over_tap KIND NS TAP NET MAC [QUEUES [VMM-ARGS...]]  see below
 #   expect_nfguest_queues LOG NAME NQ FIELD  nfguest's last stats lines show
 #                               FIELD > 0 on every queue 0 .. NQ-1 of nic 0
+#   wait_link_up SOCK SECS      the first NIC on control socket SOCK reports
+#                               its link up within SECS
+#   expect_gen_sink NAME GENLOG SINKLOG COUNT SIZE  nf=gen sent COUNT frames
+#                               of SIZE bytes and nf=sink received all of
+#                               them, intact (bad=0), COUNT * (SIZE - 4) bytes
+#   ns_bridge NS BR MTU TAP...  a Linux bridge BR in namespace NS with the
+#                               taps TAP... as ports, all up with MTU
 #
 # QEMU's isa-debug-exit turns guest status S into (S << 1) | 1; nfv-vmm
 # exits with S itself.
@@ -248,4 +255,61 @@ expect_nfguest_queues()
 			check_fail "$name: nfguest's queue $q: $field=${v:-(no stats line)}"
 		fi
 	done
+}
+
+# wait_link_up SOCK SECS: 0 once the first NIC of the control socket SOCK
+# says link_up, 1 after SECS.
+wait_link_up()
+{
+	local end=$((SECONDS + $2)) r
+
+	while [ "$SECONDS" -le "$end" ]; do
+		r=$(api "$1" '{"cmd":"stats"}')
+		if [ -n "$r" ] && [ "$(api_field "$r" 'r["result"]["nics"][0]["link_up"]' 2>/dev/null)" = True ]; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	return 1
+}
+
+# expect_gen_sink NAME GENLOG SINKLOG COUNT SIZE: nfguest's nf=gen (GENLOG)
+# sent COUNT frames of SIZE bytes (FCS included) and its nf=sink (SINKLOG)
+# received every one, in order and intact (bad=0: lengths, IPv4 header
+# checksum and payload pattern checked), with no other frame among them:
+# its last stats line counts COUNT frames and COUNT * (SIZE - 4) bytes.
+expect_gen_sink()
+{
+	local name=$1 glog=$2 slog=$3 count=$4 size=$5 line
+
+	expect_line "$glog" "^nfguest: gen done sent=$count expected=$count size=$size " \
+		"$name: nf=gen sent $count frames of $size bytes"
+	expect_line "$slog" \
+		"^nfguest: sink done received=$count expected=$count loss=0 reorder=0 bad=0 .*status=0$" \
+		"$name: nf=sink received all $count frames, no loss, none bad"
+	line=$(grep -a -E '^nfguest stats nic=0 q=0 ' "$slog" | tail -n 1)
+	if grep -q -E " rx_pkts=$count .* rx_bytes=$((count * (size - 4))) " <<<"$line"; then
+		ok "$name: nf=sink's NIC received $count frames of $((size - 4)) bytes"
+	else
+		check_fail "$name: nf=sink's last stats line is not $count frames of" \
+			"$((size - 4)) bytes: ${line:-(none)}"
+	fi
+}
+
+# ns_bridge NS BR MTU TAP...: bridge BR in namespace NS, the taps TAP...
+# (created) its ports, every link up with MTU; IPv6 off in NS, so that the
+# kernel sends nothing of its own through the bridge.
+ns_bridge()
+{
+	local ns=$1 br=$2 mtu=$3 t
+
+	shift 3
+	ip netns exec "$ns" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
+	ip netns exec "$ns" ip link add "$br" type bridge || return 1
+	for t in "$@"; do
+		ip netns exec "$ns" ip tuntap add "$t" mode tap &&
+			ip netns exec "$ns" ip link set "$t" mtu "$mtu" master "$br" up || return 1
+	done
+	ip netns exec "$ns" ip link set "$br" mtu "$mtu" up
 }

@@ -5,7 +5,9 @@
 
   nfgen_pcap.py check FILE COUNT [FLOWS]
       FILE holds exactly COUNT frames, all generated ones (UDP to port 9000,
-      magic 0x4e46), every flow's sequence numbers 0, 1, 2, ... in order.
+      magic 0x4e46), every flow's sequence numbers 0, 1, 2, ... in order,
+      each one whole as nfguest's sink checks it (lengths, IPv4 header
+      checksum, the payload pattern of docs/nfguest.md).
   nfgen_pcap.py tshark FILE COUNT
       the same count and order, as tshark reads the file (tshark -r).
   nfgen_pcap.py compare FILE_A FILE_B [SRC_MAC]
@@ -72,6 +74,43 @@ def gen_fields(frame):
     return sport - SPORT_BASE, seq
 
 
+PATTERN_OFF = PAYLOAD_OFF + 18
+PATTERN_BLOCK = 512
+SEED_MUL = 0x9E3779B97F4A7C15
+M64 = (1 << 64) - 1
+
+
+def gen_pattern(flow, seq, length):
+    """The bytes nfguest's gen puts after the 18-byte payload header."""
+    seed = ((seq ^ (flow << 48)) * SEED_MUL) & M64
+    out = bytearray()
+    n = length - PATTERN_OFF
+    block = 0
+    while len(out) + 8 <= n:
+        words = min(PATTERN_BLOCK // 8, (n - len(out)) // 8)
+        out += struct.pack("<Q", (seed + block) & M64) * words
+        block += 1
+    out += struct.pack("<Q", (seed + block) & M64)[:n - len(out)]
+    return bytes(out)
+
+
+def gen_intact(frame, flow, seq):
+    """None when a generated frame is whole, else what is wrong."""
+    ip = frame[ETH_HLEN:ETH_HLEN + IP_HLEN]
+    tot, = struct.unpack(">H", ip[2:4])
+    ulen, = struct.unpack(">H", frame[ETH_HLEN + IP_HLEN + 4:ETH_HLEN + IP_HLEN + 6])
+    if len(frame) != ETH_HLEN + tot or ulen != tot - IP_HLEN:
+        return f"{len(frame)} bytes, IPv4 total length {tot}, UDP length {ulen}"
+    csum = sum(struct.unpack(">10H", ip))
+    while csum >> 16:
+        csum = (csum & 0xFFFF) + (csum >> 16)
+    if csum != 0xFFFF:
+        return "bad IPv4 header checksum"
+    if frame[PATTERN_OFF:] != gen_pattern(flow, seq, len(frame)):
+        return "payload pattern differs"
+    return None
+
+
 def check_order(pairs, count, what):
     """pairs: (flow, seq) per frame in file order. Returns an error or None."""
     if len(pairs) != count:
@@ -94,12 +133,16 @@ def cmd_check(path, count, flows=None):
     err = check_order(pairs, count, path)
     if err:
         return err
+    for i, (f, (flow, seq)) in enumerate(zip(frames, pairs), 1):
+        err = gen_intact(f, flow, seq)
+        if err:
+            return f"{path}: frame {i} (flow {flow}, sequence {seq}) is not whole: {err}"
     nflows = len({p[0] for p in pairs})
     if flows is not None and nflows != flows:
         return f"{path}: {nflows} flows, expected {flows}"
     sizes = sorted({len(f) for f in frames})
     print(f"{path}: {count} generated frames, {nflows} flow(s), sequence numbers in order, "
-          f"sizes {sizes}")
+          f"each one whole, sizes {sizes}")
     return None
 
 
@@ -154,7 +197,7 @@ def cmd_compare(path_a, path_b, src=None):
     sizes = sorted({len(f) for f in a})
     print(f"{len(a)} frames compared, sizes {sizes}: the same length and bytes frame by "
           f"frame (Ethernet header, IPv4 header with ID/TTL/checksum, UDP header, payload "
-          f"magic and sequence number, zero padding); only the 8-byte time stamp masked")
+          f"magic and sequence number, payload pattern); only the 8-byte time stamp masked")
     return None
 
 

@@ -163,16 +163,6 @@ tp_rx_only()
 		--total-num-mbufs=8192 --no-flush-rx
 }
 
-# tp_port OUT PORT FIELD: FIELD ("RX-packets:") of PORT in testpmd's last
-# forward statistics (printed by testpmd_stop).
-tp_port()
-{
-	awk -v p="$2" -v f="$3" '
-		$0 ~ "Forward statistics for port " p " " { n = 2; v = ""; next }
-		n > 0 { n--; for (i = 1; i < NF; i++) if ($i == f) v = $(i + 1) }
-		END { print v }' "$1"
-}
-
 # tp_queue OUT Q: RX-packets of the stream receiving on port 0 queue Q in
 # testpmd's last forward statistics (testpmd prints a stream only when it
 # carried something).
@@ -189,19 +179,12 @@ tp_expect_rx()
 {
 	local rx
 
-	rx=$(tp_port "$2" 0 RX-packets:)
+	rx=$(testpmd_port "$2" 0 RX-packets:)
 	if [ "${rx:-0}" -ge "$3" ]; then
 		ok "$1: testpmd counted $rx frames (at least $3)"
 	else
 		check_fail "$1: testpmd counted '${rx:-nothing}' frames, expected at least $3"
 	fi
-}
-
-show_tp()
-{
-	echo "--- testpmd $(basename "$1") (last lines):"
-	grep -a -v -e '^\s*$' -e 'NIC statistics\|Throughput\|-pps:\|######' "$1" 2>/dev/null |
-		tail -25 | sed 's/^/    /'
 }
 
 # dump_on_failure BEFORE NAME... [-- TESTPMD-OUT...]: the VMs' consoles and
@@ -216,7 +199,7 @@ dump_on_failure()
 		if [ "$a" = -- ]; then
 			tp=1
 		elif [ "$tp" -eq 1 ]; then
-			show_tp "$a"
+			testpmd_show "$a"
 		else
 			show_vmm "$a"
 		fi
@@ -297,7 +280,7 @@ fi
 kill_pid "$vp"
 testpmd_stop
 tp_expect_rx $name "$d/tp_$name.out" $count
-rx=$(tp_port "$d/tp_$name.out" 0 RX-packets:)
+rx=$(testpmd_port "$d/tp_$name.out" 0 RX-packets:)
 exits_check $name "$d/$name.jsonl" "${rx:-0}"
 dump_on_failure "$f0" $name -- "$d/tp_$name.out"
 
@@ -342,8 +325,8 @@ io_run()
 	fi
 	kill_pid "$sink_pid"
 	testpmd_stop
-	rx=$(tp_port "$d/tp_$name.out" 0 RX-packets:)
-	tx=$(tp_port "$d/tp_$name.out" 1 TX-packets:)
+	rx=$(testpmd_port "$d/tp_$name.out" 0 RX-packets:)
+	tx=$(testpmd_port "$d/tp_$name.out" 1 TX-packets:)
 	if [ "${rx:-0}" -eq $count ] && [ "${tx:-0}" -eq $count ]; then
 		ok "$name: testpmd received $rx frames on port 0 and sent $tx on port 1"
 	else

@@ -797,6 +797,39 @@ static void test_event_idx(void **state)
 	fx_free(f);
 }
 
+/*
+ * MRG_RXBUF with EVENT_IDX, a jumbo-like frame that needs more buffers than
+ * are available: avail_event must name the first buffer the driver has yet
+ * to add (the ones there are already available), so that adding it rings.
+ */
+static void test_event_idx_mrg_short(void **state)
+{
+	struct fx *f = fx_new();
+	uint8_t fr[300];
+	uint16_t *ev;
+	unsigned int resumes;
+
+	(void)state;
+	bring_up(f, F_BASE | F_MRG | F_EVT, 3);
+	ev = (uint16_t *)ram(f, RING_GPA(0) + 0x2000 + 4 + 8 * QSZ);
+	make_frame(fr, sizeof(fr), mac);
+	/* 312 bytes over 128-byte buffers need 3; 2 are there. */
+	post_rx(f, 0, BUF_GPA, 0x1000, 128, 2);
+	assert_int_equal(deliver(f, fr, sizeof(fr)), 0);
+	assert_int_equal(used_idx(f, 0), 0);
+	assert_int_equal(rd16((uint8_t *)ev, 0), 2);
+	/* A third buffer: avail idx 2 -> 3 crosses avail_event, the driver rings. */
+	resumes = f->fnd->resumes;
+	assert_true(vring_need_event(rd16((uint8_t *)ev, 0), 3, 2));
+	post_rx(f, 0, BUF_GPA + 0x2000, 0x1000, 128, 1);
+	vdrv_kick(&f->drv, 0);
+	assert_int_equal(f->fnd->resumes, resumes + 1);
+	assert_int_equal(deliver(f, fr, sizeof(fr)), sizeof(fr));
+	assert_int_equal(used_idx(f, 0), 3);
+	assert_int_equal(rd16(ram(f, BUF_GPA), 10), 3);
+	fx_free(f);
+}
+
 static void test_ctrl(void **state)
 {
 	struct fx *f = fx_new();
@@ -1782,6 +1815,7 @@ int main(void)
 		cmocka_unit_test(test_rx_mrg),
 		cmocka_unit_test(test_rx_no_room_resume),
 		cmocka_unit_test(test_event_idx),
+		cmocka_unit_test(test_event_idx_mrg_short),
 		cmocka_unit_test(test_ctrl),
 		cmocka_unit_test(test_ctrl_no_mq),
 		cmocka_unit_test(test_malformed_tx),
