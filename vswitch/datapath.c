@@ -33,7 +33,7 @@
 
 struct sw_txb {
 	uint16_t n;
-	uint32_t lens[SW_TXB_SIZE];
+	uint64_t bytes;		/* of the n frames */
 	struct rte_mbuf *pkts[SW_TXB_SIZE];
 };
 
@@ -88,23 +88,26 @@ static void txb_flush(struct sw_dp_pmd *pmd, const struct sw_dp_state *st, uint1
 		if (p->txq_locked)
 			rte_spinlock_unlock(&p->txq_locks[q]);
 	}
-	ps->tx_packets += sent;
-	for (uint16_t i = 0; i < sent; i++)
-		ps->tx_bytes += b->lens[i];
-	for (uint16_t i = sent; i < n; i++)
+	/* Frames not taken are still ours: their lengths come off the sum. */
+	for (uint16_t i = sent; i < n; i++) {
+		b->bytes -= b->pkts[i]->pkt_len;
 		drop(ps, SW_DROP_NOBUF, b->pkts[i]);
+	}
+	ps->tx_packets += sent;
+	ps->tx_bytes += b->bytes;
+	b->bytes = 0;
 }
 
-static void txb_add(struct sw_dp_pmd *pmd, const struct sw_dp_state *st, uint16_t slot,
-		    struct rte_mbuf *m)
+static inline void txb_add(struct sw_dp_pmd *pmd, const struct sw_dp_state *st, uint16_t slot,
+			   struct rte_mbuf *m)
 {
 	struct sw_txb *b = &pmd->txb[slot];
 
 	if (b->n == 0)
 		pmd->dirty[pmd->n_dirty++] = slot;
-	else if (b->n == SW_TXB_SIZE)
+	else if (unlikely(b->n == SW_TXB_SIZE))
 		txb_flush(pmd, st, slot);
-	b->lens[b->n] = m->pkt_len;
+	b->bytes += m->pkt_len;
 	b->pkts[b->n++] = m;
 }
 
@@ -152,7 +155,7 @@ static void mirror(struct sw_dp_pmd *pmd, const struct sw_dp_state *st, unsigned
  * TX mirrors, then the shaper or the TX buffer. Takes the frame (one
  * reference of it) whatever happens.
  */
-static void egress(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
+static inline void egress(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
 		   const struct sw_dp_port *op, struct rte_mbuf *m, uint16_t vlan, uint8_t pcp,
 		   uint64_t tsc)
 {
@@ -222,10 +225,9 @@ static void flood(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
 		egress(pmd, st, outs[i], m, vlan, pcp, tsc);
 }
 
-static bool police(const struct sw_dp_port *in, uint16_t vlan, uint64_t tsc, uint32_t len)
+/* The VLAN's own policer, if it has one (trunk ports). */
+static bool police_vlan(const struct sw_dp_port *in, uint16_t vlan, uint64_t tsc, uint32_t len)
 {
-	if (in->policer && !sw_policer_pass(in->policer, tsc, len))
-		return false;
 	for (unsigned i = 0; i < in->n_vlan_policers; i++)
 		if (in->vlan_policers[i].vlan == vlan)
 			return sw_policer_pass(in->vlan_policers[i].policer, tsc, len);
@@ -247,14 +249,17 @@ static void process_burst(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
 	for (unsigned i = 0; i < in->n_rx_mirrors; i++)
 		mirror(pmd, st, in->rx_mirrors[i], pkts, n, tsc);
 
+	uint64_t rx_bytes = 0;
+
+	for (uint16_t i = 0; i < n; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		struct rte_ether_hdr *eth;
 		int tci = SW_TCI_NONE;
 		uint16_t vlan;
 
-		is->rx_packets++;
-		is->rx_bytes += m->pkt_len;
+		rx_bytes += m->pkt_len;
 		if (unlikely(m->data_len < RTE_ETHER_HDR_LEN)) {
 			drop(is, SW_DROP_RUNT, m);
 			continue;
@@ -284,7 +289,7 @@ static void process_burst(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
 			drop(is, SW_DROP_VLAN, m);
 			continue;
 		}
-		if ((in->policer || in->n_vlan_policers) && !police(in, vlan, tsc, m->pkt_len)) {
+		if (unlikely(in->n_vlan_policers) && !police_vlan(in, vlan, tsc, m->pkt_len)) {
 			drop(is, SW_DROP_POLICER, m);
 			continue;
 		}
@@ -296,6 +301,31 @@ static void process_burst(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
 		vlans[k] = vlan;
 		pcps[k] = tci == SW_TCI_NONE ? 0 : (uint8_t)((unsigned)tci >> 13);
 		ok[k++] = m;
+	}
+	is->rx_packets += n;
+	is->rx_bytes += rx_bytes;
+	if (in->policer && k) {
+		/* The port's policer meters the burst under one lock. */
+		uint32_t lens[SW_BURST];
+		bool pass[SW_BURST];
+		unsigned kk = 0;
+
+		for (unsigned j = 0; j < k; j++)
+			lens[j] = ok[j]->pkt_len;
+		if (sw_policer_pass_bulk(in->policer, tsc, lens, k, pass) != k) {
+			for (unsigned j = 0; j < k; j++) {
+				if (!pass[j]) {
+					drop(is, SW_DROP_POLICER, ok[j]);
+					continue;
+				}
+				src[kk] = src[j];
+				dst[kk] = dst[j];
+				vlans[kk] = vlans[j];
+				pcps[kk] = pcps[j];
+				ok[kk++] = ok[j];
+			}
+			k = kk;
+		}
 	}
 	if (!k)
 		return;
@@ -363,8 +393,8 @@ static int pmd_main(void *arg)
 	log_info("polling thread %u on lcore %u", pmd->idx, rte_lcore_id());
 	while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {
 		const struct sw_dp_state *st = __atomic_load_n(&dp->state, __ATOMIC_ACQUIRE);
-		uint64_t tsc = rte_rdtsc();
-		uint64_t now_ms = tsc / dp->tsc_per_ms;
+		/* The clock is read only when there is work: an idle poll stays short. */
+		uint64_t tsc = 0, now_ms = 0;
 
 		for (unsigned r = 0; r < st->n_rxqs[pmd->idx]; r++) {
 			const struct sw_dp_rxq *q = &st->rxqs[pmd->idx][r];
@@ -374,11 +404,16 @@ static int pmd_main(void *arg)
 			if (unlikely(!in))
 				continue;
 			n = rte_eth_rx_burst(q->port_id, q->queue, pkts, SW_BURST);
-			if (n)
-				process_burst(pmd, st, in, pkts, n, tsc, now_ms);
+			if (!n)
+				continue;
+			if (!tsc) {
+				tsc = rte_rdtsc();
+				now_ms = tsc / dp->tsc_per_ms;
+			}
+			process_burst(pmd, st, in, pkts, n, tsc, now_ms);
 		}
 		if (st->n_shaped[pmd->idx])
-			serve_shapers(pmd, st, tsc);
+			serve_shapers(pmd, st, tsc ? tsc : rte_rdtsc());
 		flush_all(pmd, st);
 		rte_rcu_qsbr_quiescent(dp->qsv, pmd->idx);
 	}

@@ -316,7 +316,8 @@ int main(int argc, char **argv)
 	/* EAL arguments: ours first, the user's after (theirs win). */
 	static const char *const lcore_args[] = { "-l", "--lcores", "-c", NULL };
 	static const char *const mem_args[] = { "--no-huge", "-m", "--socket-mem", NULL };
-	static const char *const prefix_args[] = { "--file-prefix", "--in-memory", NULL };
+	static const char *const prefix_args[] = { "--file-prefix", NULL };
+	static const char *const shconf_args[] = { "--in-memory", "--no-shconf", NULL };
 	static const char *const log_args[] = { "--log-level", NULL };
 
 	eal_argv[eal_argc++] = argv[0];
@@ -367,7 +368,7 @@ int main(int argc, char **argv)
 	 * (telemetry socket) is removed at exit. */
 	bool own_rundir = false;
 
-	if (!has_arg(user_argc, user_argv, prefix_args)) {
+	if (!has_arg(user_argc, user_argv, shconf_args)) {
 		bool nohuge = false;
 
 		for (int i = 1; i < eal_argc; i++)
@@ -375,9 +376,10 @@ int main(int argc, char **argv)
 		for (int i = 0; i < user_argc; i++)
 			nohuge |= !strcmp(user_argv[i], "--no-huge");
 		eal_argv[eal_argc++] = nohuge ? "--no-shconf" : "--in-memory";
-		eal_argv[eal_argc++] = "--file-prefix=nfv-switchd";
 		own_rundir = true;
 	}
+	if (!has_arg(user_argc, user_argv, prefix_args))
+		eal_argv[eal_argc++] = "--file-prefix=nfv-switchd";
 	/* Only the PCI devices of dpdk ports are probed; none at all without them. */
 	static const char *const pci_args[] = { "--no-pci", "-a", "--allow", "-b", "--block",
 						NULL };

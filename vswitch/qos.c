@@ -191,14 +191,11 @@ void sw_policer_free(struct sw_policer *p)
 	rte_free(p);
 }
 
-bool sw_policer_pass(struct sw_policer *p, uint64_t now, uint32_t len)
+/* The policer's time for now (in the caller's clock), never going back. Lock held. */
+static uint64_t policer_time(struct sw_policer *p, uint64_t now)
 {
-	enum rte_color c;
-	uint64_t t;
+	uint64_t t = p->hz == p->tsc_hz ? now : muldiv_u64(now, p->tsc_hz, p->hz);
 
-	t = p->hz == p->tsc_hz ? now : muldiv_u64(now, p->tsc_hz, p->hz);
-
-	rte_spinlock_lock(&p->lock);
 	if (unlikely(!p->started)) {
 		/* Buckets are full (rte_meter's config); they fill from now on. */
 		p->started = true;
@@ -215,6 +212,14 @@ bool sw_policer_pass(struct sw_policer *p, uint64_t now, uint32_t len)
 	} else {
 		p->last = t;
 	}
+	return t;
+}
+
+/* Meters one frame at policer time t and counts its colour. Lock held. */
+static bool policer_check(struct sw_policer *p, uint64_t t, uint32_t len)
+{
+	enum rte_color c;
+
 	if (p->type == SW_METER_SRTCM)
 		c = rte_meter_srtcm_color_blind_check(&p->sr.m, &p->sr.prof, t, len);
 	else
@@ -227,8 +232,33 @@ bool sw_policer_pass(struct sw_policer *p, uint64_t now, uint32_t len)
 		stat_bump(&p->st.red_bytes, len);
 		break;
 	}
-	rte_spinlock_unlock(&p->lock);
 	return c != RTE_COLOR_RED;
+}
+
+bool sw_policer_pass(struct sw_policer *p, uint64_t now, uint32_t len)
+{
+	bool pass;
+
+	rte_spinlock_lock(&p->lock);
+	pass = policer_check(p, policer_time(p, now), len);
+	rte_spinlock_unlock(&p->lock);
+	return pass;
+}
+
+unsigned sw_policer_pass_bulk(struct sw_policer *p, uint64_t now, const uint32_t *lens,
+			      unsigned n, bool *pass)
+{
+	unsigned passed = 0;
+	uint64_t t;
+
+	rte_spinlock_lock(&p->lock);
+	t = policer_time(p, now);
+	for (unsigned i = 0; i < n; i++) {
+		pass[i] = policer_check(p, t, lens[i]);
+		passed += pass[i];
+	}
+	rte_spinlock_unlock(&p->lock);
+	return passed;
 }
 
 void sw_policer_get_stats(const struct sw_policer *p, struct sw_policer_stats *s)

@@ -45,6 +45,10 @@ void sw_policer_free(struct sw_policer *p);
 /* True when a frame of len bytes (Ethernet header to end, no FCS) at time
  * now passes (green or yellow); false when red (counted). */
 bool sw_policer_pass(struct sw_policer *p, uint64_t now, uint32_t len);
+/* The same for n frames arriving together at time now (one lock for the
+ * burst): pass[i] says whether frame i passes. Returns how many pass. */
+unsigned sw_policer_pass_bulk(struct sw_policer *p, uint64_t now, const uint32_t *lens,
+			      unsigned n, bool *pass);
 void sw_policer_get_stats(const struct sw_policer *p, struct sw_policer_stats *s);
 
 struct sw_shaper_class_stats {

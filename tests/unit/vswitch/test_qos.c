@@ -195,6 +195,45 @@ static void test_srtcm_burst_at_zero(void **state)
 	sw_policer_free(p);
 }
 
+/* A burst metered under one lock gives exactly what frame-by-frame checks give. */
+static void test_policer_bulk(void **state)
+{
+	struct sw_meter_cfg cfg = {
+		.type = SW_METER_SRTCM,
+		.cir = 1000000,
+		.cbs = 10000,
+		.ebs = 5000,
+	};
+	struct sw_policer *a = policer(&cfg, NS), *b = policer(&cfg, NS);
+	struct sw_policer_stats sa, sb;
+	uint32_t lens[32];
+	bool pass[32];
+
+	for (unsigned i = 0; i < 32; i++)
+		lens[i] = 64 + 50 * i;
+	for (unsigned round = 0; round < 20; round++) {
+		uint64_t t = 1000 + (uint64_t)round * NS / 500;
+		unsigned n = sw_policer_pass_bulk(a, t, lens, 32, pass), m = 0;
+
+		for (unsigned i = 0; i < 32; i++) {
+			bool one = sw_policer_pass(b, t, lens[i]);
+
+			assert_int_equal(one, pass[i]);
+			m += one;
+		}
+		assert_int_equal(n, m);
+	}
+	sw_policer_get_stats(a, &sa);
+	sw_policer_get_stats(b, &sb);
+	assert_int_equal(sa.green, sb.green);
+	assert_int_equal(sa.yellow, sb.yellow);
+	assert_int_equal(sa.red, sb.red);
+	assert_true(sa.red > 0);
+	assert_true(sa.green > 0);
+	sw_policer_free(a);
+	sw_policer_free(b);
+}
+
 static void test_trtcm(void **state)
 {
 	struct sw_meter_cfg cfg = {
@@ -698,6 +737,7 @@ int main(void)
 		cmocka_unit_test(test_srtcm_under_cir_all_green),
 		cmocka_unit_test(test_srtcm_burst_at_zero),
 		cmocka_unit_test(test_trtcm),
+		cmocka_unit_test(test_policer_bulk),
 		cmocka_unit_test(test_policer_two_threads),
 		cmocka_unit_test(test_policer_bad_config),
 		cmocka_unit_test(test_shaper_strict_priority),
