@@ -93,7 +93,7 @@ struct sw_dp_state {
 	struct sw_dp_bridge bridges[SW_MAX_BRIDGES];
 	struct sw_dp_mirror mirrors[SW_MAX_MIRRORS];
 	unsigned n_rxqs[SW_MAX_PMDS];
-	struct sw_dp_rxq rxqs[SW_MAX_PMDS][SW_MAX_PORTS * 2];
+	struct sw_dp_rxq rxqs[SW_MAX_PMDS][SW_MAX_PORTS * SW_MAX_QUEUES];
 	unsigned n_shaped[SW_MAX_PMDS];
 	uint16_t shaped[SW_MAX_PMDS][SW_MAX_PORTS];
 };

@@ -276,8 +276,9 @@ wait_link_up()
 # expect_gen_sink NAME GENLOG SINKLOG COUNT SIZE: nfguest's nf=gen (GENLOG)
 # sent COUNT frames of SIZE bytes (FCS included) and its nf=sink (SINKLOG)
 # received every one, in order and intact (bad=0: lengths, IPv4 header
-# checksum and payload pattern checked), with no other frame among them:
-# its last stats line counts COUNT frames and COUNT * (SIZE - 4) bytes.
+# checksum and payload pattern checked); its last stats line counts COUNT
+# frames and COUNT * (SIZE - 4) bytes, plus at most 4 small frames a kernel
+# path (tap, bridge) may have added of its own.
 expect_gen_sink()
 {
 	local name=$1 glog=$2 slog=$3 count=$4 size=$5 line
@@ -288,8 +289,19 @@ expect_gen_sink()
 		"^nfguest: sink done received=$count expected=$count loss=0 reorder=0 bad=0 .*status=0$" \
 		"$name: nf=sink received all $count frames, no loss, none bad"
 	line=$(grep -a -E '^nfguest stats nic=0 q=0 ' "$slog" | tail -n 1)
-	if grep -q -E " rx_pkts=$count .* rx_bytes=$((count * (size - 4))) " <<<"$line"; then
+	local pk by extra xb
+	pk=$(sed -n 's/.* rx_pkts=\([0-9]*\) .*/\1/p' <<<"$line")
+	by=$(sed -n 's/.* rx_bytes=\([0-9]*\) .*/\1/p' <<<"$line")
+	extra=$(( ${pk:-0} - count ))
+	xb=$(( ${by:-0} - count * (size - 4) ))
+	if [ -n "$pk" ] && [ "$extra" -eq 0 ] && [ "$xb" -eq 0 ]; then
 		ok "$name: nf=sink's NIC received $count frames of $((size - 4)) bytes"
+	elif [ -n "$pk" ] && [ "$extra" -gt 0 ] && [ "$extra" -le 4 ] && [ "$xb" -gt 0 ] &&
+		[ "$xb" -le $((extra * 1514)) ]; then
+		# A kernel path (tap, bridge) may add a few small frames of its own;
+		# the sink's own count above says every generated frame was there.
+		ok "$name: nf=sink's NIC received $count frames of $((size - 4)) bytes" \
+			"and $extra small frame(s) of the host's own ($xb bytes)"
 	else
 		check_fail "$name: nf=sink's last stats line is not $count frames of" \
 			"$((size - 4)) bytes: ${line:-(none)}"
