@@ -5,7 +5,7 @@
 # Open vSwitch with DPDK (NORMAL action) and the direct testpmd-to-testpmd
 # vhost-user path, measured in one run on the same traffic harness.
 #
-#   perf/vswitch_pps.sh --harness PATH [--seconds N] [--build DIR] [--skip-anchors]
+#   perf/vswitch_pps.sh --harness PATH [--seconds N] [--rounds N] [--build DIR] [--skip-anchors]
 #
 # Topology (2 cores; core 0 = switch, core 1 = traffic), as in the harness:
 #
@@ -27,7 +27,9 @@
 # The last lines printed are one table and a line of key=value pairs:
 #   nfv_learn_mpps=.. nfv_vlan_policer_mpps=.. ovs_normal_mpps=.. direct_mpps=..
 #   ratio_nfv_ovs=.. ratio_nfv_direct=.. ratio_vlan_policer_learn=..
-# Figures are sums of both directions (Mpps), medians of one-second samples.
+# Figures are sums of both directions (Mpps), medians of one-second samples;
+# with --rounds N every setup is measured N times, interleaved, and the
+# median of the rounds is reported (the per-round figures are printed too).
 # Compare ratios, not absolute numbers, across machines.
 #
 # Everything started here is stopped by PID; sockets and temp files are
@@ -40,6 +42,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${NFV_BUILD:-$here/build}
 HARNESS=
 SECONDS_MEAS=10
+ROUNDS=1
 ANCHORS=1
 SW_PID=
 
@@ -52,6 +55,7 @@ usage() {
 Options:
   --harness PATH   the traffic harness (ovs_dpdk_pps.sh); required
   --seconds N      measured one-second samples per setup (default $SECONDS_MEAS)
+  --rounds N       measure every setup N times, interleaved; report medians (default $ROUNDS)
   --build DIR      meson build directory (default $BUILD)
   --skip-anchors   measure only nfv-switchd (no Open vSwitch, no direct path)
   -h, --help       this text
@@ -62,6 +66,7 @@ while [ $# -gt 0 ]; do
     case $1 in
     --harness) HARNESS=${2:-}; shift 2 ;;
     --seconds) SECONDS_MEAS=${2:-}; shift 2 ;;
+    --rounds) ROUNDS=${2:-}; shift 2 ;;
     --build) BUILD=${2:-}; shift 2 ;;
     --skip-anchors) ANCHORS=0; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -70,6 +75,7 @@ while [ $# -gt 0 ]; do
 done
 
 [[ $SECONDS_MEAS =~ ^[0-9]+$ ]] && (( SECONDS_MEAS >= 3 )) || die "--seconds needs a number >= 3" 2
+[[ $ROUNDS =~ ^[0-9]+$ ]] && (( ROUNDS >= 1 && ROUNDS <= 9 )) || die "--rounds needs a number 1..9" 2
 [ -n "$HARNESS" ] || { usage >&2; die "--harness PATH is required" 2; }
 [ -r "$HARNESS" ] || die "harness $HARNESS not readable" 2
 [ "$(id -u)" -eq 0 ] || die "needs root (vhost-user sockets, hugepages)"
@@ -156,17 +162,39 @@ measure_nfv() {  # measure_nfv learn|vlan -> prints Mpps
     echo "$mpps"
 }
 
-nfv_learn=$(measure_nfv learn)
-nfv_vlan=$(measure_nfv vlan)
-ovs=NA direct=NA
-if (( ANCHORS )); then
-    out=$(harness --mode normal,direct)
-    ovs=$(printf '%s\n' "$out" | value ovs_normal_mpps)
-    direct=$(printf '%s\n' "$out" | value direct_mpps)
-    [ -n "$ovs" ] || ovs=NA
-    [ -n "$direct" ] || direct=NA
-    [ "$ovs" = NA ] && say "Open vSwitch not measured (apt-get install openvswitch-switch-dpdk?); see the harness log:" &&
-        tail -n 5 "$WORK/harness.err" >&2
+# median of the numbers given (NA ignored; NA when none)
+median() {
+    printf '%s\n' "$@" | grep -v '^NA$' | sort -g |
+        awk '{ a[NR] = $1 } END { if (NR == 0) print "NA"; else if (NR % 2) print a[(NR + 1) / 2];
+              else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+L=() V=() O=() D=()
+for (( r = 1; r <= ROUNDS; r++ )); do
+    (( ROUNDS > 1 )) && say "round $r of $ROUNDS"
+    L+=("$(measure_nfv learn)")
+    V+=("$(measure_nfv vlan)")
+    if (( ANCHORS )); then
+        out=$(harness --mode normal,direct)
+        o=$(printf '%s\n' "$out" | value ovs_normal_mpps)
+        d=$(printf '%s\n' "$out" | value direct_mpps)
+        O+=("${o:-NA}")
+        D+=("${d:-NA}")
+        [ "${o:-NA}" = NA ] && say "Open vSwitch not measured (apt-get install openvswitch-switch-dpdk?); see the harness log:" &&
+            tail -n 5 "$WORK/harness.err" >&2
+        say "round $r: Open vSwitch ${o:-NA} Mpps, direct ${d:-NA} Mpps"
+    else
+        O+=(NA)
+        D+=(NA)
+    fi
+done
+nfv_learn=$(median "${L[@]}")
+nfv_vlan=$(median "${V[@]}")
+ovs=$(median "${O[@]}")
+direct=$(median "${D[@]}")
+if (( ROUNDS > 1 )); then
+    printf '\nper round (Mpps): learn %s | vlan+policer %s | ovs %s | direct %s\n' \
+        "${L[*]}" "${V[*]}" "${O[*]}" "${D[*]}"
 fi
 
 printf '\n%-34s %10s\n' "setup (64 B, both directions)" "Mpps"
