@@ -7,9 +7,14 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <rte_bus.h>
 #include <rte_errno.h>
@@ -237,6 +242,48 @@ static int configure(const struct sw_port_cfg *cfg, struct sw_ethport *ep, uint1
 	return 0;
 }
 
+/* The queues net_af_xdp sees on an interface: its combined channels, 1 when
+ * it has none (veth) or does not say, as the driver counts them. */
+static unsigned af_xdp_queues(const char *iface)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	struct ifreq ifr;
+	int fd, rc;
+
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, iface, strnlen(iface, sizeof(ifr.ifr_name) - 1));
+	ifr.ifr_data = (void *)&ch;
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return 1;
+	rc = ioctl(fd, SIOCETHTOOL, &ifr);
+	close(fd);
+	if (rc < 0 || ch.max_combined == 0)
+		return 1;
+	return ch.combined_count ? ch.combined_count : 1;
+}
+
+/* Why net_af_xdp refused a port, as far as can be told from here (its
+ * probe fails with -1 whatever the cause: the driver's log says more). */
+static void af_xdp_error(const struct sw_port_cfg *cfg, const char *devargs, char *err,
+			 size_t errlen)
+{
+	unsigned have = af_xdp_queues(cfg->iface);
+
+	if (cfg->queues > have)
+		snprintf(err, errlen,
+			 "port %s: cannot create af_xdp device (%s): queues=%u but %s has %u "
+			 "combined queue(s) (ethtool -l %s; an interface without combined "
+			 "channels, such as a veth, counts as 1)",
+			 cfg->name, devargs, cfg->queues, cfg->iface, have, cfg->iface);
+	else
+		snprintf(err, errlen,
+			 "port %s: cannot create af_xdp device (%s): the net_af_xdp driver "
+			 "refused %s (see its messages above: XDP program or AF_XDP socket "
+			 "on the interface, locked memory for the UMEM: ulimit -l)",
+			 cfg->name, devargs, cfg->iface);
+}
+
 int sw_port_open(const struct sw_port_cfg *cfg, unsigned unique, uint16_t n_txq,
 		 struct rte_mempool *mp, struct sw_ethport *ep, char *err, size_t errlen)
 {
@@ -259,6 +306,10 @@ int sw_port_open(const struct sw_port_cfg *cfg, unsigned unique, uint16_t n_txq,
 		ep->is_vdev = true;
 		devname_of(devargs, ep->devname, sizeof(ep->devname));
 		rc = rte_dev_probe(devargs);
+		if (rc && cfg->type == SW_PORT_AF_XDP) {
+			af_xdp_error(cfg, devargs, err, errlen);
+			return rc;
+		}
 		if (rc) {
 			snprintf(err, errlen, "port %s: cannot create %s device (%s): %s",
 				 cfg->name, sw_port_type_name(cfg->type), devargs,

@@ -42,6 +42,10 @@ struct sw_port_rec {
 	rte_spinlock_t txq_locks[SW_MAX_PMDS];
 	bool link_up;
 	struct sw_port_stats base;	/* counters at creation or last clear */
+	/* QoS counters at the last clear (the port policer's and the shaper's
+	 * start from zero when they are replaced). */
+	struct sw_policer_stats pol_base, vpol_base;
+	uint64_t shaper_sent_base[SW_MAX_CLASSES], shaper_dropped_base[SW_MAX_CLASSES];
 };
 
 struct sw_bridge_rec {
@@ -490,6 +494,7 @@ int sw_switch_port_set_policer(struct sw_switch *sw, const char *name,
 		goto out;
 	}
 	sw->ports[slot].cfg.policer = *m;
+	memset(&sw->ports[slot].pol_base, 0, sizeof(sw->ports[slot].pol_base));
 	sw_policer_free(op);
 out:
 	pthread_mutex_unlock(&sw->lock);
@@ -534,6 +539,9 @@ int sw_switch_port_set_shaper(struct sw_switch *sw, const char *name,
 		goto out;
 	}
 	sw->ports[slot].cfg.shaper = *s;
+	memset(sw->ports[slot].shaper_sent_base, 0, sizeof(sw->ports[slot].shaper_sent_base));
+	memset(sw->ports[slot].shaper_dropped_base, 0,
+	       sizeof(sw->ports[slot].shaper_dropped_base));
 	/* Frames still queued in the old shaper are dropped with it. */
 	sw_shaper_free(os);
 out:
@@ -765,9 +773,35 @@ int sw_switch_fdb_del(struct sw_switch *sw, const char *bridge, const uint8_t ma
 void sw_switch_clear_stats(struct sw_switch *sw)
 {
 	pthread_mutex_lock(&sw->lock);
-	for (unsigned s = 0; s < SW_MAX_PORTS; s++)
-		if (sw->ports[s].used)
-			sw_dp_port_counters(&sw->dp, s, &sw->ports[s].base);
+	for (unsigned s = 0; s < SW_MAX_PORTS; s++) {
+		struct sw_port_rec *r = &sw->ports[s];
+		struct sw_policer_stats ps;
+
+		if (!r->used)
+			continue;
+		sw_dp_port_counters(&sw->dp, s, &r->base);
+		memset(&r->pol_base, 0, sizeof(r->pol_base));
+		memset(&r->vpol_base, 0, sizeof(r->vpol_base));
+		if (r->policer)
+			sw_policer_get_stats(r->policer, &r->pol_base);
+		for (unsigned i = 0; i < r->cfg.n_vlan_policers; i++) {
+			sw_policer_get_stats(r->vlan_policers[i], &ps);
+			r->vpol_base.green += ps.green;
+			r->vpol_base.yellow += ps.yellow;
+			r->vpol_base.red += ps.red;
+		}
+		if (r->shaper) {
+			unsigned nc = sw_shaper_classes(r->shaper);
+
+			for (unsigned c = 0; c < nc && c < SW_MAX_CLASSES; c++) {
+				struct sw_shaper_class_stats cs;
+
+				sw_shaper_get_stats(r->shaper, c, &cs);
+				r->shaper_sent_base[c] = cs.sent;
+				r->shaper_dropped_base[c] = cs.dropped;
+			}
+		}
+	}
 	for (unsigned m = 0; m < SW_MAX_MIRRORS; m++)
 		if (sw->mirrors[m].used)
 			sw_dp_mirror_counters(&sw->dp, m, &sw->mirrors[m].base_mirrored,
@@ -842,9 +876,9 @@ static void fill_port_info(struct sw_switch *sw, unsigned slot, struct sw_port_i
 		struct sw_policer_stats ps;
 
 		sw_policer_get_stats(r->policer, &ps);
-		info->policer_green = ps.green;
-		info->policer_yellow = ps.yellow;
-		info->policer_red = ps.red;
+		info->policer_green = ps.green - r->pol_base.green;
+		info->policer_yellow = ps.yellow - r->pol_base.yellow;
+		info->policer_red = ps.red - r->pol_base.red;
 	}
 	for (unsigned i = 0; i < r->cfg.n_vlan_policers; i++) {
 		struct sw_policer_stats ps;
@@ -854,6 +888,11 @@ static void fill_port_info(struct sw_switch *sw, unsigned slot, struct sw_port_i
 		info->policer_yellow += ps.yellow;
 		info->policer_red += ps.red;
 	}
+	if (r->cfg.n_vlan_policers) {
+		info->policer_green -= r->vpol_base.green;
+		info->policer_yellow -= r->vpol_base.yellow;
+		info->policer_red -= r->vpol_base.red;
+	}
 	if (r->shaper) {
 		unsigned nc = sw_shaper_classes(r->shaper);
 
@@ -862,9 +901,9 @@ static void fill_port_info(struct sw_switch *sw, unsigned slot, struct sw_port_i
 			struct sw_shaper_class_stats cs;
 
 			sw_shaper_get_stats(r->shaper, c, &cs);
-			info->shaper_sent[c] = cs.sent;
-			info->shaper_dropped[c] = cs.dropped;
-			info->stats.drops[SW_DROP_SHAPER] += cs.dropped;
+			info->shaper_sent[c] = cs.sent - r->shaper_sent_base[c];
+			info->shaper_dropped[c] = cs.dropped - r->shaper_dropped_base[c];
+			info->stats.drops[SW_DROP_SHAPER] += info->shaper_dropped[c];
 		}
 	}
 }

@@ -34,6 +34,8 @@
 #                               --forward-mode MODE, forwarding on lcore 1
 #                               (-l 0,1 --main-lcore 0 --nb-cores=1). It
 #                               blocks until the switch connects to SOCK.
+#                               $vtp_queues (default 1): its queue pairs
+#                               (give testpmd --rxq=N --txq=N as well)
 #   vtp_ready ID SECS           0 once it forwards (or shows its prompt)
 #   vtp_cmd ID CMD...           one command line
 #   vtp_stats ID                `show port stats 0`: $vtp_rx $vtp_rxb $vtp_tx
@@ -179,7 +181,7 @@ vtp_start()
 	# the vhost-user memory table, which holds at most 8.
 	stdbuf -oL dpdk-testpmd -l 0,1 --main-lcore 0 --in-memory --single-file-segments \
 		--file-prefix="$prefix" --no-pci --log-level='*:notice' \
-		--vdev "net_virtio_user0,path=$sock,server=1,queues=1,mac=$mac" -- \
+		--vdev "net_virtio_user0,path=$sock,server=1,queues=${vtp_queues:-1},mac=$mac" -- \
 		-i -a --nb-cores=1 --forward-mode="$mode" --eth-peer=0,"$peer" \
 		--total-num-mbufs=8192 "$@" <"$out.in" >"$out" 2>&1 &
 	_vtp_pid[$id]=$!
