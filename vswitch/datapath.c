@@ -4,7 +4,7 @@
  *
  * One loop iteration of a polling thread: load the published state; for
  * each assigned RX queue receive a burst and process it (RX mirrors, VLAN
- * pop and ingress decision, MTU, policers, source learning and destination
+ * ingress decision, MTU, policers, source learning and destination
  * lookup in bulk, unicast or flood to the egress step); serve the shapers
  * this thread owns; flush the TX buffers; report a quiescent state. Nothing
  * of the state is kept across iterations.
@@ -150,16 +150,61 @@ static void mirror(struct sw_dp_pmd *pmd, const struct sw_dp_state *st, unsigned
 	}
 }
 
+/* The frame for this port alone: m itself when nobody else holds it, else a
+ * copy (m's reference is given up). NULL when no copy could be made. */
+static inline struct rte_mbuf *own(struct sw_dp_pmd *pmd, struct rte_mbuf *m)
+{
+	struct rte_mbuf *c;
+
+	if (likely(rte_mbuf_refcnt_read(m) == 1 && RTE_MBUF_DIRECT(m)))
+		return m;
+	c = rte_pktmbuf_copy(m, pmd->dp->pool, 0, UINT32_MAX);
+	rte_pktmbuf_free(m);
+	return c;
+}
+
+/* An outer tag as it sits after the MAC addresses. */
+struct sw_tag {
+	rte_be16_t tpid;
+	rte_be16_t tci;
+} __rte_packed;
+
+static inline struct sw_tag *tag_of(struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod_offset(m, struct sw_tag *, 2 * RTE_ETHER_ADDR_LEN);
+}
+
+/* The outer tag (first segment) is already an 802.1Q tag with this TCI. */
+static inline bool tag_is(struct rte_mbuf *m, uint16_t tci)
+{
+	const struct sw_tag *t = tag_of(m);
+
+	return t->tpid == RTE_BE16(RTE_ETHER_TYPE_VLAN) && t->tci == rte_cpu_to_be_16(tci);
+}
+
+/* Rewrites the outer tag in place as an 802.1Q tag with this TCI. */
+static inline void tag_set(struct rte_mbuf *m, uint16_t tci)
+{
+	struct sw_tag *t = tag_of(m);
+
+	t->tpid = RTE_BE16(RTE_ETHER_TYPE_VLAN);
+	t->tci = rte_cpu_to_be_16(tci);
+}
+
 /*
- * The egress step of one frame to one port: VLAN decision and tag, MTU,
- * TX mirrors, then the shaper or the TX buffer. Takes the frame (one
- * reference of it) whatever happens.
+ * The egress step of one frame to one port: VLAN decision, MTU, the tag
+ * the port sends (a frame keeps the tag it came with until a port needs it
+ * changed or removed: a trunk-to-trunk frame of the same VLAN and PCP is
+ * never edited), TX mirrors, then the shaper or the TX buffer. `tagged`:
+ * the frame carries an outer tag now. Takes the frame (one reference of
+ * it) whatever happens.
  */
 static inline void egress(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
-		   const struct sw_dp_port *op, struct rte_mbuf *m, uint16_t vlan, uint8_t pcp,
-		   uint64_t tsc)
+			  const struct sw_dp_port *op, struct rte_mbuf *m, uint16_t vlan,
+			  uint8_t pcp, bool tagged, uint64_t tsc)
 {
 	struct sw_port_stats *os = &pmd->cnt.port[op->slot];
+	uint32_t hdr = tagged ? RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN : RTE_ETHER_HDR_LEN;
 	enum sw_vlan_egress e;
 
 	e = op->vlan_default && vlan == 0 ? SW_EGRESS_UNTAGGED : sw_vlan_egress(&op->vlan, vlan);
@@ -167,22 +212,33 @@ static inline void egress(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
 		drop(os, SW_DROP_VLAN, m);
 		return;
 	}
-	if (unlikely(m->pkt_len - RTE_ETHER_HDR_LEN > op->mtu)) {
+	if (unlikely(m->pkt_len - hdr > op->mtu)) {
 		drop(os, SW_DROP_MTU, m);
 		return;
 	}
 	if (e == SW_EGRESS_TAGGED) {
-		if (rte_mbuf_refcnt_read(m) > 1 || !RTE_MBUF_DIRECT(m)) {
-			struct rte_mbuf *c = rte_pktmbuf_copy(m, pmd->dp->pool, 0, UINT32_MAX);
+		uint16_t tci = (uint16_t)(vlan | (uint16_t)pcp << 13);
 
-			rte_pktmbuf_free(m);
-			if (!c) {
+		if (!tagged || !tag_is(m, tci)) {
+			m = own(pmd, m);
+			if (unlikely(!m)) {
 				os->drops[SW_DROP_NOBUF]++;
 				return;
 			}
-			m = c;
+			if (tagged) {
+				tag_set(m, tci);
+			} else if (sw_vlan_push(m, tci)) {
+				drop(os, SW_DROP_NOBUF, m);
+				return;
+			}
 		}
-		if (sw_vlan_push(m, (uint16_t)(vlan | (uint16_t)pcp << 13))) {
+	} else if (tagged) {
+		m = own(pmd, m);
+		if (unlikely(!m)) {
+			os->drops[SW_DROP_NOBUF]++;
+			return;
+		}
+		if (sw_vlan_pop(m) < SW_TCI_NONE) {
 			drop(os, SW_DROP_NOBUF, m);
 			return;
 		}
@@ -198,7 +254,7 @@ static inline void egress(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
 
 static void flood(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
 		  const struct sw_dp_port *in, struct rte_mbuf *m, uint16_t vlan, uint8_t pcp,
-		  uint64_t tsc)
+		  bool tagged, uint64_t tsc)
 {
 	const struct sw_dp_bridge *br = &st->bridges[in->bridge];
 	const struct sw_dp_port *outs[SW_MAX_PORTS];
@@ -222,7 +278,7 @@ static void flood(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
 	if (n > 1)
 		rte_mbuf_refcnt_update(m, (int16_t)(n - 1));
 	for (unsigned i = 0; i < n; i++)
-		egress(pmd, st, outs[i], m, vlan, pcp, tsc);
+		egress(pmd, st, outs[i], m, vlan, pcp, tagged, tsc);
 }
 
 /* The VLAN's own policer, if it has one (trunk ports). */
@@ -243,6 +299,8 @@ static void process_burst(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
 	struct sw_fdb_key src[SW_BURST], dst[SW_BURST];
 	uint16_t in_ports[SW_BURST], out[SW_BURST], vlans[SW_BURST];
 	uint8_t pcps[SW_BURST];
+	bool tagged[SW_BURST];
+	uint32_t lens[SW_BURST];
 	struct rte_mbuf *ok[SW_BURST];
 	unsigned k = 0;
 
@@ -258,6 +316,7 @@ static void process_burst(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
 		struct rte_ether_hdr *eth;
 		int tci = SW_TCI_NONE;
 		uint16_t vlan;
+		uint32_t len;
 
 		rx_bytes += m->pkt_len;
 		if (unlikely(m->data_len < RTE_ETHER_HDR_LEN)) {
@@ -271,15 +330,12 @@ static void process_burst(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
 				drop(is, SW_DROP_RUNT, m);
 				continue;
 			}
-			tci = sw_vlan_pop(m);
-			if (unlikely(tci < SW_TCI_NONE)) {
-				/* A shared frame or a tag split over segments. */
-				drop(is, SW_DROP_RUNT, m);
-				continue;
-			}
-			eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+			/* The tag stays in the frame until a port needs it changed. */
+			tci = rte_be_to_cpu_16(((const struct rte_vlan_hdr *)(eth + 1))->vlan_tci);
 		}
-		if (unlikely(m->pkt_len - RTE_ETHER_HDR_LEN > in->mtu)) {
+		/* The frame's length without its tag, as the MTU and policers see it. */
+		len = m->pkt_len - (tci == SW_TCI_NONE ? 0 : RTE_VLAN_HLEN);
+		if (unlikely(len - RTE_ETHER_HDR_LEN > in->mtu)) {
 			drop(is, SW_DROP_MTU, m);
 			continue;
 		}
@@ -289,7 +345,7 @@ static void process_burst(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
 			drop(is, SW_DROP_VLAN, m);
 			continue;
 		}
-		if (unlikely(in->n_vlan_policers) && !police_vlan(in, vlan, tsc, m->pkt_len)) {
+		if (unlikely(in->n_vlan_policers) && !police_vlan(in, vlan, tsc, len)) {
 			drop(is, SW_DROP_POLICER, m);
 			continue;
 		}
@@ -300,18 +356,17 @@ static void process_burst(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
 		in_ports[k] = in->slot;
 		vlans[k] = vlan;
 		pcps[k] = tci == SW_TCI_NONE ? 0 : (uint8_t)((unsigned)tci >> 13);
+		tagged[k] = tci != SW_TCI_NONE;
+		lens[k] = len;
 		ok[k++] = m;
 	}
 	is->rx_packets += n;
 	is->rx_bytes += rx_bytes;
 	if (in->policer && k) {
 		/* The port's policer meters the burst under one lock. */
-		uint32_t lens[SW_BURST];
 		bool pass[SW_BURST];
 		unsigned kk = 0;
 
-		for (unsigned j = 0; j < k; j++)
-			lens[j] = ok[j]->pkt_len;
 		if (sw_policer_pass_bulk(in->policer, tsc, lens, k, pass) != k) {
 			for (unsigned j = 0; j < k; j++) {
 				if (!pass[j]) {
@@ -322,6 +377,7 @@ static void process_burst(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
 				dst[kk] = dst[j];
 				vlans[kk] = vlans[j];
 				pcps[kk] = pcps[j];
+				tagged[kk] = tagged[j];
 				ok[kk++] = ok[j];
 			}
 			k = kk;
@@ -353,7 +409,7 @@ static void process_burst(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
 
 		if (out[j] == SW_FDB_MISS || out[j] >= SW_MAX_PORTS ||
 		    !(op = st->ports[out[j]]) || op->bridge != in->bridge) {
-			flood(pmd, st, in, ok[j], vlans[j], pcps[j], tsc);
+			flood(pmd, st, in, ok[j], vlans[j], pcps[j], tagged[j], tsc);
 			continue;
 		}
 		if (op == in) {
@@ -361,7 +417,7 @@ static void process_burst(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
 			drop(is, SW_DROP_NOPORT, ok[j]);
 			continue;
 		}
-		egress(pmd, st, op, ok[j], vlans[j], pcps[j], tsc);
+		egress(pmd, st, op, ok[j], vlans[j], pcps[j], tagged[j], tsc);
 	}
 }
 

@@ -4,10 +4,11 @@
  * pure functions over struct sw_vlan_cfg, and the two frame edits the
  * datapath needs (pop a tag on ingress, push one on egress).
  *
- * Inside the switch a frame carries its VLAN in metadata and travels
- * untagged; the 802.1Q priority (PCP) travels with it and is written back
- * into any tag the frame leaves with. Internal VLAN 0 is the untagged
- * domain of VLAN-unaware (default) ports.
+ * Inside the switch a frame carries its VLAN and 802.1Q priority (PCP) in
+ * metadata and keeps the tag it came with (if any) until a port needs it
+ * changed, removed or added; the PCP is written into any tag the frame
+ * leaves with. Internal VLAN 0 is the untagged domain of VLAN-unaware
+ * (default) ports.
  */
 #ifndef NFV_VSWITCH_VLAN_H
 #define NFV_VSWITCH_VLAN_H
