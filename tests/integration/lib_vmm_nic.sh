@@ -24,6 +24,8 @@
 #   ping_over_tap KIND NS TAP NET MAC [QUEUES [VMM-ARGS...]]  see below
 #   expect_nfguest_queues LOG NAME NQ FIELD  nfguest's last stats lines show
 #                               FIELD > 0 on every queue 0 .. NQ-1 of nic 0
+#   nfguest_ready NAME          nfguest's "ready nics=1" line within 60 s
+#   vm_end NAME PID SECS        the VM exits 0 by itself within SECS
 #   wait_link_up SOCK SECS      the first NIC on control socket SOCK reports
 #                               its link up within SECS
 #   expect_gen_sink NAME GENLOG SINKLOG COUNT SIZE  nf=gen sent COUNT frames
@@ -74,6 +76,31 @@ vmm_run()
 		--kernel "$NFV_NFGUEST" --console "file:$TEST_TMPDIR/$name.log" "$@" \
 		</dev/null >"$TEST_TMPDIR/$name.out" 2>"$TEST_TMPDIR/$name.err"
 	status=$?
+}
+
+# nfguest_ready NAME: the nfguest started by vmm_start NAME says it is ready
+# (one NIC up) within 60 s.
+nfguest_ready()
+{
+	wait_for_pattern "$TEST_TMPDIR/$1.log" '^nfguest: ready nics=1$' 60 && return 0
+	check_fail "$1: no ready line within 60 s"
+	return 1
+}
+
+# vm_end NAME PID SECS: the VM ends by itself within SECS with status 0
+# (else it is counted as a failure and stopped).
+vm_end()
+{
+	local st
+
+	wait_pid "$2" "$3"
+	st=$?
+	if [ "$st" -eq 0 ]; then
+		ok "$1: exit status 0"
+	else
+		check_fail "$1: exit status $st$([ "$st" -ne 124 ] || echo " (still running after $3 s)")"
+		kill_pid "$2"
+	fi
 }
 
 show_vmm()

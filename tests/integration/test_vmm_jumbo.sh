@@ -74,28 +74,6 @@ vm_start()
 	vmm_start "$1" "$2" --api "$d/$1.sock" --nic "$3" --cmdline "$4"
 }
 
-vm_ready()
-{
-	wait_for_pattern "$d/$1.log" '^nfguest: ready nics=1$' 60 && return 0
-	check_fail "$1: no ready line within 60 s"
-	return 1
-}
-
-# vm_end NAME PID SECS: the VM ends by itself within SECS with status 0.
-vm_end()
-{
-	local st
-
-	wait_pid "$2" "$3"
-	st=$?
-	if [ "$st" -eq 0 ]; then
-		ok "$1: exit status 0"
-	else
-		check_fail "$1: exit status $st$([ "$st" -ne 124 ] || echo " (still running after $3 s)")"
-		kill_pid "$2"
-	fi
-}
-
 # mtu_taken NAME: the guest's virtio NIC took VIRTIO_NET_F_MTU (and says
 # which features it has).
 mtu_taken()
@@ -113,7 +91,7 @@ gen_to_sink()
 
 	vm_start "${name}_sink" "$ns" "$4,mac=$mac_b" "nf=sink count=$count idle=20 seconds=150 stats=0"
 	sink_pid=$vpid
-	if vm_ready "${name}_sink"; then
+	if nfguest_ready "${name}_sink"; then
 		if wait_link_up "$d/${name}_sink.sock" 20; then
 			ok "${name}_sink: link up"
 		else
@@ -122,7 +100,7 @@ gen_to_sink()
 		vm_start "${name}_gen" "$ns" "$3,mac=$mac_a" \
 			"nf=gen count=$count size=$size rate=$rate dst=$mac_b stats=0"
 		gen_pid=$vpid
-		if vm_ready "${name}_gen"; then
+		if nfguest_ready "${name}_gen"; then
 			vm_end "${name}_gen" "$gen_pid" 90
 			vm_end "${name}_sink" "$sink_pid" 60
 			mtu_taken "${name}_gen"
@@ -214,7 +192,7 @@ else
 				-netdev tap,id=n0,ifname="$tap_b",script=no,downscript=no \
 				-device virtio-net-pci,netdev=n0,mac=$mac_b,romfile=,mrg_rxbuf=off,host_mtu=9000
 			sink_pid=$qpid
-			if vm_ready $name; then
+			if nfguest_ready $name; then
 				line=$(grep -a -m1 '^nfguest: virtio .* features=' "$d/$name.log")
 				if grep -q -E 'features=([^ ]*,)?mtu,' <<<"$line" &&
 					! grep -q mrg_rxbuf <<<"$line"; then
@@ -225,7 +203,7 @@ else
 				vm_start qemu_gen "$ns" "virtio,tap=$tap_a,mtu=9000,mac=$mac_a" \
 					"nf=gen count=$count size=$size rate=$rate dst=$mac_b stats=0"
 				gen_pid=$vpid
-				if vm_ready qemu_gen; then
+				if nfguest_ready qemu_gen; then
 					vm_end qemu_gen "$gen_pid" 90
 					# QEMU's isa-debug-exit: status 0 -> 1.
 					wait_pid "$sink_pid" 60

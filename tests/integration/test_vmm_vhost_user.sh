@@ -131,28 +131,6 @@ vm_start()
 	vmm_start "$name" - --api "$d/$name.sock" "$@" --nic "$spec" --cmdline "$cmdline"
 }
 
-vm_ready()
-{
-	wait_for_pattern "$d/$1.log" '^nfguest: ready nics=1$' 60 && return 0
-	check_fail "$1: no ready line within 60 s"
-	return 1
-}
-
-# vm_end NAME PID SECS: the VM ends by itself within SECS with status 0.
-vm_end()
-{
-	local st
-
-	wait_pid "$2" "$3"
-	st=$?
-	if [ "$st" -eq 0 ]; then
-		ok "$1: exit status 0"
-	else
-		check_fail "$1: exit status $st$([ "$st" -ne 124 ] || echo " (still running after $3 s)")"
-		kill_pid "$2"
-	fi
-}
-
 # tp_rx_only OUT SOCK QUEUES CLIENT: interactive testpmd, forwarding at
 # once in rxonly mode on a net_vhost port with QUEUES queues that dials
 # SOCK (CLIENT 1) or listens on it (0).
@@ -266,7 +244,7 @@ count=10000
 tp_rx_only "$d/tp_$name.out" "$d/$name.vu" 1 1 || check_fail "$name: testpmd did not start"
 vm_start $name "virtio,vhost-user=$d/$name.vu,mac=$mac_a" "nf=gen count=$count stats=0"
 vp=$vpid
-if vm_ready $name; then
+if nfguest_ready $name; then
 	api_sample 120 "$d/$name.jsonl" "$d/$name.sock" "$vp"
 	vm_end $name "$vp" 30
 	expect_line "$d/$name.log" "^nfguest: nic=0 kind=virtio .*mac=$mac_a queues=1 .*link=up$" \
@@ -302,7 +280,7 @@ io_run()
 	vm_start ${name}_sink "$sk,vhost-user=$d/${name}_sink.vu${3#"$sk"},mac=$mac_b" \
 		"nf=sink count=$count seconds=90 stats=0"
 	sink_pid=$vpid
-	if vm_ready ${name}_sink; then
+	if nfguest_ready ${name}_sink; then
 		if wait_nic ${name}_sink 'n["link_up"] is True' 15; then
 			ok "${name}_sink: testpmd connected, link up"
 		else
@@ -312,7 +290,7 @@ io_run()
 		vm_start ${name}_gen "$gk,vhost-user=$d/${name}_gen.vu${2#"$gk"},mac=$mac_a" \
 			"nf=gen count=$count rate=2000 dst=$mac_b stats=0"
 		gen_pid=$vpid
-		if vm_ready ${name}_gen; then
+		if nfguest_ready ${name}_gen; then
 			vm_end ${name}_gen "$gen_pid" 60
 			vm_end ${name}_sink "$sink_pid" 60
 			expect_line "$d/${name}_gen.log" "^nfguest: gen done sent=$count expected=$count " \
@@ -347,7 +325,7 @@ tp_rx_only "$d/tp_$name.out" "$d/$name.vu" 4 1 || check_fail "$name: testpmd did
 vm_start $name "virtio,vhost-user=$d/$name.vu,queues=4,mac=$mac_a" \
 	"nf=gen queues=4 flows=64 count=$count stats=0" --cpus 2
 vp=$vpid
-if vm_ready $name; then
+if nfguest_ready $name; then
 	api_sample 120 "$d/$name.jsonl" "$d/$name.sock" "$vp"
 	vm_end $name "$vp" 30
 	expect_line "$d/$name.log" "^nfguest: nic=0 kind=virtio .* queues=4 " \
@@ -393,7 +371,7 @@ reconnect_run()
 	vm_start $name "$kind,vhost-user=$sock${2#"$kind"},server=$server,mac=$mac_a" \
 		"nf=gen seconds=15 stats=1"
 	vp=$vpid
-	if vm_ready $name; then
+	if nfguest_ready $name; then
 		wait_nic $name 'n["link_up"] is True' 15 && ok "$name: link up" ||
 			check_fail "$name: link not up 15 s after the guest was ready"
 		wait_for_pattern "$d/tp_${name}1.out" 'RX-packets: +[1-9]' 15 &&
@@ -452,7 +430,7 @@ f0=$failures
 count=2000
 vm_start $name "virtio,vhost-user=$d/$name.vu,server=off,mac=$mac_a" "nf=gen count=$count stats=0"
 vp=$vpid
-if vm_ready $name; then
+if nfguest_ready $name; then
 	sleep 2
 	lu=$(nic_stat $name 'n.get("link_up"), n.get("vhost", {}).get("connects")')
 	if pid_alive "$vp" && [ "$lu" = "(False, 0)" ]; then
@@ -488,7 +466,7 @@ for spec in e1000 virtio,offload=off; do
 	tp_rx_only "$d/tp_$name.out" "$d/$name.vu" 1 1 || check_fail "$name: testpmd did not start"
 	vm_start $name "$kind,vhost-user=$d/$name.vu${spec#$kind},mac=$mac_a" "nf=gen count=$count stats=0"
 	vp=$vpid
-	if vm_ready $name; then
+	if nfguest_ready $name; then
 		api_sample 120 "$d/$name.jsonl" "$d/$name.sock" "$vp"
 		vm_end $name "$vp" 60
 		expect_line "$d/$name.log" "^nfguest: nic=0 kind=$kind .*mac=$mac_a .*link=up$" \
