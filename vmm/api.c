@@ -4,6 +4,7 @@
 #include "vmm/nic.h"
 #include "vmm/serial.h"
 #include "common/log.h"
+#include "common/unixsock.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -361,55 +362,26 @@ static void api_accept(int fd, uint32_t events, void *opaque)
 	api->clients[slot] = cl;
 }
 
-/* True when something already listens on path. */
-static bool socket_in_use(const struct sockaddr_un *addr)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool used;
-
-	if (fd < 0)
-		return false;
-	used = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0;
-	close(fd);
-	return used;
-}
-
 int api_open(struct kvm_vm *vm, const char *path, char *err, size_t err_len)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct vm_api *api;
-	struct stat st;
+	char why[128];
 	int ret;
 
-	if (strlen(path) >= sizeof(addr.sun_path)) {
+	if (strlen(path) >= sizeof(api->path)) {
 		snprintf(err, err_len, "--api %s: path longer than %zu bytes", path,
-			 sizeof(addr.sun_path) - 1);
+			 sizeof(api->path) - 1);
 		return -ENAMETOOLONG;
-	}
-	strcpy(addr.sun_path, path);
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, err_len, "--api %s: exists and is not a socket", path);
-			return -EEXIST;
-		}
-		if (socket_in_use(&addr)) {
-			snprintf(err, err_len, "--api %s: another process is listening there",
-				 path);
-			return -EADDRINUSE;
-		}
-		unlink(path); /* stale socket of a VM that is gone */
 	}
 	api = calloc(1, sizeof(*api));
 	if (!api)
 		return -ENOMEM;
 	api->vm = vm;
 	snprintf(api->path, sizeof(api->path), "%s", path);
-	api->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (api->listen_fd < 0 ||
-	    bind(api->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    listen(api->listen_fd, 8) < 0) {
-		ret = -errno;
-		snprintf(err, err_len, "--api %s: %s", path, strerror(errno));
+	api->listen_fd = unix_listen(path, 8, why, sizeof(why));
+	if (api->listen_fd < 0) {
+		ret = api->listen_fd;
+		snprintf(err, err_len, "--api %s: %s", path, why);
 		goto fail;
 	}
 	ret = evloop_add_fd(vm->loop, api->listen_fd, EPOLLIN, api_accept, api);

@@ -8,6 +8,7 @@
 #include "vswitch/switch.h"
 #include "common/evloop.h"
 #include "common/log.h"
+#include "common/unixsock.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -1367,46 +1368,19 @@ static void ctl_accept(int fd, uint32_t events, void *opaque)
 	ctl->clients[slot] = cl;
 }
 
-/* True when something accepts connections on addr. */
-static bool socket_in_use(const struct sockaddr_un *addr)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool used;
-
-	if (fd < 0)
-		return false;
-	used = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0;
-	close(fd);
-	return used;
-}
-
 int sw_ctl_open(struct evloop *loop, struct sw_switch *sw, const char *path, struct sw_ctl **out,
 		char *err, size_t errlen)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct sw_ctl *ctl;
 	struct stat st;
+	char why[128];
 	int ret;
 
 	*out = NULL;
-	if (!path[0] || strlen(path) >= sizeof(addr.sun_path)) {
+	if (!path[0] || strlen(path) >= sizeof(ctl->path)) {
 		snprintf(err, errlen, "control socket %s: path empty or longer than %zu bytes",
-			 path, sizeof(addr.sun_path) - 1);
+			 path, sizeof(ctl->path) - 1);
 		return -ENAMETOOLONG;
-	}
-	memcpy(addr.sun_path, path, strlen(path) + 1);
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errlen, "control socket %s: exists and is not a socket",
-				 path);
-			return -EEXIST;
-		}
-		if (socket_in_use(&addr)) {
-			snprintf(err, errlen,
-				 "control socket %s: another process is listening there", path);
-			return -EADDRINUSE;
-		}
-		unlink(path); /* stale socket of a switch that is gone */
 	}
 	ctl = calloc(1, sizeof(*ctl));
 	if (!ctl) {
@@ -1416,14 +1390,13 @@ int sw_ctl_open(struct evloop *loop, struct sw_switch *sw, const char *path, str
 	ctl->loop = loop;
 	ctl->sw = sw;
 	memcpy(ctl->path, path, strlen(path) + 1);
-	ctl->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (ctl->listen_fd < 0 ||
-	    bind(ctl->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+	ctl->listen_fd = unix_listen(path, 16, why, sizeof(why));
+	if (ctl->listen_fd < 0) {
+		ret = ctl->listen_fd;
+		snprintf(err, errlen, "control socket %s: %s", path, why);
 		goto fail;
 	}
-	if (listen(ctl->listen_fd, 16) < 0 || stat(path, &st) < 0) {
+	if (stat(path, &st) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
 		goto fail_unlink;
