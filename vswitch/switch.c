@@ -131,64 +131,79 @@ static void state_free(struct sw_dp_state *st)
 	free(st);
 }
 
+/* The used port slots in creation order; returns how many. */
+static unsigned ports_in_order(const struct sw_switch *sw, uint16_t slots[SW_MAX_PORTS])
+{
+	unsigned n = 0;
+
+	for (unsigned s = 0; s < SW_MAX_PORTS; s++) {
+		unsigned i;
+
+		if (!sw->ports[s].used)
+			continue;
+		for (i = n; i > 0 && sw->ports[slots[i - 1]].order > sw->ports[s].order; i--)
+			slots[i] = slots[i - 1];
+		slots[i] = (uint16_t)s;
+		n++;
+	}
+	return n;
+}
+
 static struct sw_dp_state *state_build(struct sw_switch *sw)
 {
 	struct sw_dp_state *st = calloc(1, sizeof(*st));
-	unsigned next_pmd = 0;
+	uint16_t slots[SW_MAX_PORTS];
+	unsigned next_pmd = 0, n;
 
 	if (!st)
 		return NULL;
 	for (unsigned b = 0; b < sw->n_bridges; b++)
 		st->bridges[b].fdb = sw->bridges[b].fdb;
 	/* Ports in creation order, so RX queues spread the same way every time. */
-	for (unsigned ord = 0; ord < sw->next_order; ord++) {
-		for (unsigned s = 0; s < SW_MAX_PORTS; s++) {
-			struct sw_port_rec *r = &sw->ports[s];
-			struct sw_dp_port *p;
+	n = ports_in_order(sw, slots);
+	for (unsigned i = 0; i < n; i++) {
+		unsigned s = slots[i];
+		struct sw_port_rec *r = &sw->ports[s];
+		struct sw_dp_port *p;
 
-			if (!r->used || r->order != ord)
-				continue;
-			p = calloc(1, sizeof(*p));
-			if (!p) {
-				state_free(st);
-				return NULL;
-			}
-			p->port_id = r->ep.port_id;
-			p->slot = (uint16_t)s;
-			p->bridge = (uint8_t)r->cfg.bridge;
-			p->mtu = r->cfg.mtu;
-			p->n_txq = r->ep.n_txq ? r->ep.n_txq : 1;
-			p->txq_locked = sw->dp.n_pmds > p->n_txq;
-			p->txq_locks = r->txq_locks;
-			p->vlan = r->cfg.vlan;
-			p->vlan_default = vlan_is_default(&r->cfg.vlan);
-			p->policer = r->policer;
-			p->n_vlan_policers = r->cfg.n_vlan_policers;
-			for (unsigned i = 0; i < r->cfg.n_vlan_policers; i++) {
-				p->vlan_policers[i].vlan = r->cfg.vlan_policers[i].vlan;
-				p->vlan_policers[i].policer = r->vlan_policers[i];
-			}
-			p->shaper = r->shaper;
-			for (unsigned q = 0; q < r->ep.n_rxq; q++) {
-				unsigned pmd = next_pmd++ % sw->dp.n_pmds;
-				struct sw_dp_rxq *rq = &st->rxqs[pmd][st->n_rxqs[pmd]];
-
-				if (st->n_rxqs[pmd] >= ARRAY_SIZE(st->rxqs[0]))
-					continue;
-				rq->port_id = r->ep.port_id;
-				rq->slot = (uint16_t)s;
-				rq->queue = (uint16_t)q;
-				st->n_rxqs[pmd]++;
-				if (q == 0)
-					p->shaper_pmd = (uint8_t)pmd;
-			}
-			if (p->shaper)
-				st->shaped[p->shaper_pmd][st->n_shaped[p->shaper_pmd]++] =
-					(uint16_t)s;
-			st->ports[s] = p;
-			st->bridges[p->bridge].slots[st->bridges[p->bridge].n_ports++] =
-				(uint16_t)s;
+		p = calloc(1, sizeof(*p));
+		if (!p) {
+			state_free(st);
+			return NULL;
 		}
+		p->port_id = r->ep.port_id;
+		p->slot = (uint16_t)s;
+		p->bridge = (uint8_t)r->cfg.bridge;
+		p->mtu = r->cfg.mtu;
+		p->n_txq = r->ep.n_txq ? r->ep.n_txq : 1;
+		p->txq_locked = sw->dp.n_pmds > p->n_txq;
+		p->txq_locks = r->txq_locks;
+		p->vlan = r->cfg.vlan;
+		p->vlan_default = vlan_is_default(&r->cfg.vlan);
+		p->policer = r->policer;
+		p->n_vlan_policers = r->cfg.n_vlan_policers;
+		for (unsigned v = 0; v < r->cfg.n_vlan_policers; v++) {
+			p->vlan_policers[v].vlan = r->cfg.vlan_policers[v].vlan;
+			p->vlan_policers[v].policer = r->vlan_policers[v];
+		}
+		p->shaper = r->shaper;
+		for (unsigned q = 0; q < r->ep.n_rxq; q++) {
+			unsigned pmd = next_pmd++ % sw->dp.n_pmds;
+			struct sw_dp_rxq *rq = &st->rxqs[pmd][st->n_rxqs[pmd]];
+
+			if (st->n_rxqs[pmd] >= ARRAY_SIZE(st->rxqs[0]))
+				continue;
+			rq->port_id = r->ep.port_id;
+			rq->slot = (uint16_t)s;
+			rq->queue = (uint16_t)q;
+			st->n_rxqs[pmd]++;
+			if (q == 0)
+				p->shaper_pmd = (uint8_t)pmd;
+		}
+		if (p->shaper)
+			st->shaped[p->shaper_pmd][st->n_shaped[p->shaper_pmd]++] = (uint16_t)s;
+		st->ports[s] = p;
+		st->bridges[p->bridge].slots[st->bridges[p->bridge].n_ports++] = (uint16_t)s;
 	}
 	for (unsigned m = 0; m < SW_MAX_MIRRORS; m++) {
 		struct sw_mirror_rec *mr = &sw->mirrors[m];
@@ -910,19 +925,14 @@ static void fill_port_info(struct sw_switch *sw, unsigned slot, struct sw_port_i
 
 int sw_switch_port_info(struct sw_switch *sw, unsigned idx, struct sw_port_info *info)
 {
+	uint16_t slots[SW_MAX_PORTS];
 	int rc = -ENOENT;
-	unsigned seen = 0;
 
 	pthread_mutex_lock(&sw->lock);
-	for (unsigned ord = 0; ord < sw->next_order && rc; ord++)
-		for (unsigned s = 0; s < SW_MAX_PORTS; s++)
-			if (sw->ports[s].used && sw->ports[s].order == ord) {
-				if (seen++ == idx) {
-					fill_port_info(sw, s, info);
-					rc = 0;
-				}
-				break;
-			}
+	if (idx < ports_in_order(sw, slots)) {
+		fill_port_info(sw, slots[idx], info);
+		rc = 0;
+	}
 	pthread_mutex_unlock(&sw->lock);
 	return rc;
 }
