@@ -254,7 +254,8 @@ static json_t *port_json(const struct sw_port_info *pi)
 	uint64_t drops_total = 0;
 
 	o = json_pack("{s:s, s:s, s:s, s:i, s:b, s:i, s:i}", "name", c->name, "bridge", pi->bridge,
-		      "type", sw_port_type_name(c->type), "port_id", (int)pi->port_id, "link_up",
+		      "type", sw_port_type_name(c->type), "port_id",
+		      pi->port_id == UINT16_MAX ? -1 : (int)pi->port_id, "link_up",
 		      pi->link_up, "mtu", (int)c->mtu, "queues", (int)c->queues);
 	if (!o)
 		return NULL;

@@ -14,6 +14,7 @@
 #include "vswitch/fdb.h"
 #include "vswitch/mirror.h"
 #include "vswitch/qos.h"
+#include "vswitch/vhost_port.h"
 #include "vswitch/vlan.h"
 #include "common/log.h"
 
@@ -80,13 +81,17 @@ static void txb_flush(struct sw_dp_pmd *pmd, const struct sw_dp_state *st, uint1
 	if (likely(p != NULL)) {
 		uint16_t q = (uint16_t)(pmd->idx % p->n_txq);
 
-		if (p->txq_locked)
-			rte_spinlock_lock(&p->txq_locks[q]);
-		sent = rte_eth_tx_burst(p->port_id, q, b->pkts, n);
-		if (sent < n)
-			sent += rte_eth_tx_burst(p->port_id, q, b->pkts + sent, n - sent);
-		if (p->txq_locked)
-			rte_spinlock_unlock(&p->txq_locks[q]);
+		if (p->vhost) {
+			sent = sw_vhost_tx(p->vhost, q, b->pkts, n);
+		} else {
+			if (p->txq_locked)
+				rte_spinlock_lock(&p->txq_locks[q]);
+			sent = rte_eth_tx_burst(p->port_id, q, b->pkts, n);
+			if (sent < n)
+				sent += rte_eth_tx_burst(p->port_id, q, b->pkts + sent, n - sent);
+			if (p->txq_locked)
+				rte_spinlock_unlock(&p->txq_locks[q]);
+		}
 	}
 	/* Frames not taken are still ours: their lengths come off the sum. */
 	for (uint16_t i = sent; i < n; i++) {
@@ -459,7 +464,10 @@ static int pmd_main(void *arg)
 
 			if (unlikely(!in))
 				continue;
-			n = rte_eth_rx_burst(q->port_id, q->queue, pkts, SW_BURST);
+			if (q->vhost)
+				n = sw_vhost_rx(q->vhost, q->queue, pkts, SW_BURST);
+			else
+				n = rte_eth_rx_burst(q->port_id, q->queue, pkts, SW_BURST);
 			if (!n)
 				continue;
 			if (!tsc) {

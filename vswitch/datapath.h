@@ -46,6 +46,7 @@ struct sw_pcap_writer;
 #define SW_SLOT_NONE 0xffffu
 
 struct sw_dp_rxq {
+	struct sw_vhost *vhost;	/* vhost-user: rte_vhost, not port_id */
 	uint16_t port_id;
 	uint16_t slot;
 	uint16_t queue;
@@ -58,13 +59,14 @@ struct sw_dp_vlan_policer {
 
 /* A port as the fast path sees it. */
 struct sw_dp_port {
+	struct sw_vhost *vhost;	/* vhost-user: rte_vhost, not port_id */
 	uint16_t port_id;
 	uint16_t slot;		/* index in sw_dp_state.ports and in the FDB */
 	uint8_t bridge;
 	uint8_t shaper_pmd;	/* the polling thread that serves the shaper */
 	uint16_t mtu;
 	uint16_t n_txq;
-	bool txq_locked;	/* more polling threads than TX queues */
+	bool txq_locked;	/* more polling threads than TX queues (ethdev) */
 	bool vlan_default;	/* VLAN-unaware: trunk of everything, native 0 */
 	struct sw_vlan_cfg vlan;
 	struct sw_policer *policer;

@@ -4,6 +4,7 @@
  */
 #define LOG_COMPONENT "port"
 #include "vswitch/port.h"
+#include "vswitch/vhost_port.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -24,7 +25,7 @@
 #include <rte_mempool.h>
 
 static const char *const vdev_driver[] = {
-	[SW_PORT_VHOST_USER] = "net_vhost",
+	[SW_PORT_VHOST_USER] = NULL,	/* rte_vhost directly */
 	[SW_PORT_TAP] = "net_tap",
 	[SW_PORT_AF_PACKET] = "net_af_packet",
 	[SW_PORT_AF_XDP] = "net_af_xdp",
@@ -43,10 +44,6 @@ int sw_port_devargs(const struct sw_port_cfg *p, unsigned unique, char *buf, siz
 		return 0;
 	}
 	switch (p->type) {
-	case SW_PORT_VHOST_USER:
-		n = snprintf(buf, len, "%s_%s_%u,iface=%s,queues=%u,client=%d", drv, p->name,
-			     unique, p->path, p->queues, p->server ? 0 : 1);
-		break;
 	case SW_PORT_TAP:
 		n = snprintf(buf, len, "%s_%s_%u,iface=%s", drv, p->name, unique, p->iface);
 		break;
@@ -285,12 +282,24 @@ static void af_xdp_error(const struct sw_port_cfg *cfg, const char *devargs, cha
 }
 
 int sw_port_open(const struct sw_port_cfg *cfg, unsigned unique, uint16_t n_txq,
-		 struct rte_mempool *mp, struct sw_ethport *ep, char *err, size_t errlen)
+		 struct rte_mempool *mp, struct rte_rcu_qsbr *qsv, struct sw_ethport *ep,
+		 char *err, size_t errlen)
 {
 	char devargs[512];
 	int rc;
 
 	memset(ep, 0, sizeof(*ep));
+	if (cfg->type == SW_PORT_VHOST_USER) {
+		rc = sw_vhost_open(cfg, mp, qsv, &ep->vhost, err, errlen);
+		if (rc)
+			return rc;
+		ep->port_id = SW_PORT_ID_NONE;
+		ep->n_rxq = cfg->queues;
+		ep->n_txq = cfg->queues;
+		ep->scatter = true;
+		snprintf(ep->devname, sizeof(ep->devname), "vhost-user");
+		return 0;
+	}
 	rc = sw_port_devargs(cfg, unique, devargs, sizeof(devargs));
 	if (rc) {
 		snprintf(err, errlen, "port %s: device arguments too long", cfg->name);
@@ -341,7 +350,7 @@ int sw_port_open(const struct sw_port_cfg *cfg, unsigned unique, uint16_t n_txq,
 		snprintf(err, errlen, "port %s: start: %s", cfg->name, rte_strerror(-rc));
 		goto fail_close;
 	}
-	if (cfg->type != SW_PORT_VHOST_USER && cfg->type != SW_PORT_PCAP)
+	if (cfg->type != SW_PORT_PCAP)
 		rte_eth_promiscuous_enable(ep->port_id);
 	log_info("port %s: %s device %s (ethdev %u, %u RX / %u TX queues, MTU %u)", cfg->name,
 		 sw_port_type_name(cfg->type), ep->devname, ep->port_id, ep->n_rxq, ep->n_txq,
@@ -359,7 +368,14 @@ fail_remove:
 
 void sw_port_close(struct sw_ethport *ep)
 {
-	int rc = rte_eth_dev_stop(ep->port_id);
+	int rc;
+
+	if (ep->vhost) {
+		sw_vhost_close(ep->vhost);
+		ep->vhost = NULL;
+		return;
+	}
+	rc = rte_eth_dev_stop(ep->port_id);
 
 	if (rc)
 		log_warn("ethdev %u: stop: %s", ep->port_id, rte_strerror(-rc));
@@ -372,6 +388,8 @@ bool sw_port_link_up(const struct sw_ethport *ep)
 {
 	struct rte_eth_link link;
 
+	if (ep->vhost)
+		return sw_vhost_link_up(ep->vhost);
 	if (rte_eth_link_get_nowait(ep->port_id, &link))
 		return false;
 	return link.link_status == RTE_ETH_LINK_UP;

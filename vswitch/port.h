@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Switch ports as rte_ethdev devices: turns a struct sw_port_cfg into a
- * DPDK device (a virtual device for vhost-user, tap, af_packet, af_xdp and
- * pcap; a probed PCI device for dpdk), configures its queues and MTU and
- * starts it; and takes it down again. Control thread only.
+ * Switch ports: turns a struct sw_port_cfg into a DPDK device (an
+ * rte_ethdev virtual device for tap, af_packet, af_xdp and pcap; a probed
+ * PCI device for dpdk; an rte_vhost socket for vhost-user, see
+ * vhost_port.h), configures its queues and MTU and starts it; and takes it
+ * down again. Control thread only.
  */
 #ifndef NFV_VSWITCH_PORT_H
 #define NFV_VSWITCH_PORT_H
@@ -16,12 +17,18 @@
 #include "vswitch/sw_config.h"
 
 struct rte_mempool;
+struct rte_rcu_qsbr;
+struct sw_vhost;
+
+/* The ethdev port number of a port that has none (vhost-user). */
+#define SW_PORT_ID_NONE UINT16_MAX
 
 #define SW_PORT_RXD 1024
 #define SW_PORT_TXD 1024
 
 struct sw_ethport {
-	uint16_t port_id;
+	uint16_t port_id;	/* SW_PORT_ID_NONE for vhost-user */
+	struct sw_vhost *vhost;	/* vhost-user ports: rte_vhost directly */
 	uint16_t n_rxq, n_txq;
 	char devname[64];	/* the vdev name or PCI address */
 	bool is_vdev;
@@ -29,8 +36,8 @@ struct sw_ethport {
 };
 
 /*
- * The devargs string of a virtual device for this port ("net_vhost_vm0,
- * iface=...,queues=1,client=1"), or an empty string for a PCI port.
+ * The devargs string of a virtual device for this port ("net_tap_t0_3,
+ * iface=t0"), or an empty string for a PCI or vhost-user port.
  * unique keeps the device name unique when a name is reused at run time.
  */
 int __must_check sw_port_devargs(const struct sw_port_cfg *p, unsigned unique, char *buf,
@@ -38,12 +45,13 @@ int __must_check sw_port_devargs(const struct sw_port_cfg *p, unsigned unique, c
 
 /*
  * Creates, configures (cfg->queues RX queues, n_txq TX queues, cfg->mtu)
- * and starts the device; RX buffers come from mp. On failure nothing is
- * left behind and err names the port and the reason.
+ * and starts the device; RX buffers come from mp; qsv is the datapath's
+ * quiescent-state variable (vhost-user devices going away wait on it).
+ * On failure nothing is left behind and err names the port and the reason.
  */
 int __must_check sw_port_open(const struct sw_port_cfg *cfg, unsigned unique, uint16_t n_txq,
-			      struct rte_mempool *mp, struct sw_ethport *ep, char *err,
-			      size_t errlen);
+			      struct rte_mempool *mp, struct rte_rcu_qsbr *qsv,
+			      struct sw_ethport *ep, char *err, size_t errlen);
 /* Stops and closes the device and removes it from the bus. */
 void sw_port_close(struct sw_ethport *ep);
 bool sw_port_link_up(const struct sw_ethport *ep);

@@ -171,12 +171,14 @@ static struct sw_dp_state *state_build(struct sw_switch *sw)
 			state_free(st);
 			return NULL;
 		}
+		p->vhost = r->ep.vhost;
 		p->port_id = r->ep.port_id;
 		p->slot = (uint16_t)s;
 		p->bridge = (uint8_t)r->cfg.bridge;
 		p->mtu = r->cfg.mtu;
 		p->n_txq = r->ep.n_txq ? r->ep.n_txq : 1;
-		p->txq_locked = sw->dp.n_pmds > p->n_txq;
+		/* rte_vhost serialises the threads sending on one ring itself. */
+		p->txq_locked = !p->vhost && sw->dp.n_pmds > p->n_txq;
 		p->txq_locks = r->txq_locks;
 		p->vlan = r->cfg.vlan;
 		p->vlan_default = vlan_is_default(&r->cfg.vlan);
@@ -193,6 +195,7 @@ static struct sw_dp_state *state_build(struct sw_switch *sw)
 
 			if (st->n_rxqs[pmd] >= ARRAY_SIZE(st->rxqs[0]))
 				continue;
+			rq->vhost = r->ep.vhost;
 			rq->port_id = r->ep.port_id;
 			rq->slot = (uint16_t)s;
 			rq->queue = (uint16_t)q;
@@ -356,8 +359,8 @@ static int port_add_locked(struct sw_switch *sw, const struct sw_port_cfg *cfg, 
 	rc = port_qos_create(sw, cfg, &r->policer, r->vlan_policers, &r->shaper, err, errlen);
 	if (rc)
 		return rc;
-	rc = sw_port_open(cfg, sw->unique++, (uint16_t)sw->dp.n_pmds, sw->pool, &r->ep, err,
-			  errlen);
+	rc = sw_port_open(cfg, sw->unique++, (uint16_t)sw->dp.n_pmds, sw->pool, sw->dp.qsv,
+			  &r->ep, err, errlen);
 	if (rc) {
 		port_qos_free(r->policer, r->vlan_policers, cfg->n_vlan_policers, r->shaper);
 		memset(r, 0, sizeof(*r));

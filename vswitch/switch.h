@@ -53,7 +53,7 @@ struct sw_port_stats {
 struct sw_port_info {
 	struct sw_port_cfg cfg;	/* as configured now (VLAN, QoS included) */
 	char bridge[SW_NAME_MAX];
-	uint16_t port_id;	/* the rte_ethdev port */
+	uint16_t port_id;	/* the rte_ethdev port, UINT16_MAX for vhost-user */
 	bool link_up;
 	struct sw_port_stats stats;
 	/* QoS counters (zero when not configured) */

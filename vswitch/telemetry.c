@@ -70,7 +70,7 @@ static int port_detail(struct sw_switch *sw, const char *name, struct rte_tel_da
 	rte_tel_data_add_dict_string(d, "name", pi.cfg.name);
 	rte_tel_data_add_dict_string(d, "bridge", pi.bridge);
 	rte_tel_data_add_dict_string(d, "type", sw_port_type_name(pi.cfg.type));
-	rte_tel_data_add_dict_int(d, "port_id", pi.port_id);
+	rte_tel_data_add_dict_int(d, "port_id", pi.port_id == UINT16_MAX ? -1 : pi.port_id);
 	rte_tel_data_add_dict_int(d, "mtu", pi.cfg.mtu);
 	rte_tel_data_add_dict_int(d, "queues", pi.cfg.queues);
 	add_port_counters(d, &pi);
