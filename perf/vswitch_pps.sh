@@ -19,14 +19,25 @@
 # thread on core 0. Two nfv-switchd setups are measured:
 #
 #   learn      : VLAN-unaware ports, MAC learning on (the main figure)
-#   vlan+police: both ports trunks of VLAN 10 with native VLAN 10 sent tagged,
-#                so every pass pops and pushes a tag, and an srTCM policer
-#                on each port with a rate far above the traffic (every frame
-#                is metered, none is dropped)
+#   vlan+police: both ports trunks of VLAN 10 with native VLAN 10 sent tagged
+#                (the first pass tags a frame, later passes read and keep
+#                the tag: testpmd's io forwarding sends back what it got),
+#                and an srTCM policer on each port with a rate far above the
+#                traffic (every frame is metered, none is dropped)
+#
+# The two setups are also compared in one nfv-switchd under one traffic
+# run (--pairs N, default 6): the switch is switched between them at run
+# time with nfv-switchctl, and each setup's rate is read from the switch's
+# own counters over 3-second windows, one right after the other. The
+# median of the N pair ratios is free of what differs between processes
+# and of the slow drift of a shared machine. (After the first VLAN window
+# the frames keep their tag in the learning windows too; a VLAN-unaware
+# port forwards them as they are.)
 #
 # The last lines printed are one table and a line of key=value pairs:
 #   nfv_learn_mpps=.. nfv_vlan_policer_mpps=.. ovs_normal_mpps=.. direct_mpps=..
 #   ratio_nfv_ovs=.. ratio_nfv_direct=.. ratio_vlan_policer_learn=..
+#   ratio_vlan_policer_learn_paired=..
 # Figures are sums of both directions (Mpps), medians of one-second samples;
 # with --rounds N every setup is measured N times, interleaved, and the
 # median of the rounds is reported (the per-round figures are printed too).
@@ -44,7 +55,10 @@ HARNESS=
 SECONDS_MEAS=10
 ROUNDS=1
 ANCHORS=1
+PAIRS=6
+WINDOW=3
 SW_PID=
+TRAFFIC_PID=
 
 say() { printf 'vswitch_pps: %s\n' "$*" >&2; }
 die() { say "$1"; exit "${2:-1}"; }
@@ -58,6 +72,7 @@ Options:
   --rounds N       measure every setup N times, interleaved; report medians (default $ROUNDS)
   --build DIR      meson build directory (default $BUILD)
   --skip-anchors   measure only nfv-switchd (no Open vSwitch, no direct path)
+  --pairs N        learn / vlan+policer window pairs in one switch (default $PAIRS; 0: none)
   -h, --help       this text
 EOF
 }
@@ -69,6 +84,7 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=${2:-}; shift 2 ;;
     --build) BUILD=${2:-}; shift 2 ;;
     --skip-anchors) ANCHORS=0; shift ;;
+    --pairs) PAIRS=${2:-}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" 2 ;;
     esac
@@ -76,6 +92,7 @@ done
 
 [[ $SECONDS_MEAS =~ ^[0-9]+$ ]] && (( SECONDS_MEAS >= 3 )) || die "--seconds needs a number >= 3" 2
 [[ $ROUNDS =~ ^[0-9]+$ ]] && (( ROUNDS >= 1 && ROUNDS <= 9 )) || die "--rounds needs a number 1..9" 2
+[[ $PAIRS =~ ^[0-9]+$ ]] && (( PAIRS <= 30 )) || die "--pairs needs a number 0..30" 2
 [ -n "$HARNESS" ] || { usage >&2; die "--harness PATH is required" 2; }
 [ -r "$HARNESS" ] || die "harness $HARNESS not readable" 2
 [ "$(id -u)" -eq 0 ] || die "needs root (vhost-user sockets, hugepages)"
@@ -89,6 +106,7 @@ free=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null 
 WORK=$(mktemp -d /tmp/vswitch_pps.XXXXXX)
 PFX=vswpps$$
 cleanup() {
+    stop_traffic
     stop_switch
     rm -rf "$WORK" "/var/run/dpdk/$PFX"
 }
@@ -102,6 +120,17 @@ stop_switch() {
     kill -KILL "$SW_PID" 2>/dev/null
     wait "$SW_PID" 2>/dev/null
     SW_PID=
+}
+
+# The harness started in the background (paired windows): TERM makes it
+# stop its testpmd and clean up.
+stop_traffic() {
+    [ -n "$TRAFFIC_PID" ] || return 0
+    kill -TERM "$TRAFFIC_PID" 2>/dev/null
+    for _ in $(seq 300); do kill -0 "$TRAFFIC_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$TRAFFIC_PID" 2>/dev/null
+    wait "$TRAFFIC_PID" 2>/dev/null
+    TRAFFIC_PID=
 }
 
 # start_switch CONFIG: nfv-switchd with one polling thread on core 0.
@@ -169,6 +198,80 @@ median() {
               else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
+ctl() { "$SWITCHCTL" --ctl "$WORK/ctl.sock" "$@" >/dev/null; }
+
+# Frames the switch received on both ports so far.
+switch_rx() {
+    local p n sum=0
+    for p in p0 p1; do
+        n=$("$SWITCHCTL" --ctl "$WORK/ctl.sock" --json port show "$p" |
+            sed -n 's/.*"rx_packets":\([0-9]*\).*/\1/p')
+        [ -n "$n" ] || return 1
+        sum=$(( sum + n ))
+    done
+    echo "$sum"
+}
+
+# window_mpps: the switch's receive rate over WINDOW seconds, in Mpps.
+window_mpps() {
+    local a b t0 t1
+    a=$(switch_rx) && t0=$(date +%s.%N) || return 1
+    sleep "$WINDOW"
+    b=$(switch_rx) && t1=$(date +%s.%N) || return 1
+    awk -v a="$a" -v b="$b" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.3f", (b - a) / (t1 - t0) / 1e6 }'
+}
+
+set_setup() {  # set_setup learn|vlan
+    local p
+    for p in p0 p1; do
+        if [ "$1" = vlan ]; then
+            ctl port set "$p" trunk=10,native=10,native-tagged &&
+                ctl port set "$p" policer=srtcm,cir=100gbit,cbs=1MB,ebs=1MB || return 1
+        else
+            ctl port set "$p" vlan=default && ctl port set "$p" policer=none || return 1
+        fi
+    done
+    sleep 1    # let the rings settle in the new setup
+}
+
+# measure_pairs: PAIRS learn / vlan+policer window pairs in one switch and
+# one traffic run; sets PAIRED to the median pair ratio (NA when none).
+# Runs in the main shell, so that cleanup sees the PIDs it started.
+PAIRED=NA
+measure_pairs() {
+    local secs=$(( PAIRS * 2 * (WINDOW + 3) + 30 )) ratios=() a b i
+    write_config "$WORK/pairs.yaml" learn
+    start_switch "$WORK/pairs.yaml"
+    MEAS_SECS=$secs WARMUP_SECS=1 FORCE=1 timeout $(( secs + 240 )) bash "$HARNESS" \
+        --mode external --vhost client --sock0 "$WORK/sock0" --sock1 "$WORK/sock1" \
+        >"$WORK/pairs_harness.out" 2>"$WORK/pairs_harness.err" &
+    TRAFFIC_PID=$!
+    # traffic flows once the switch's counters grow
+    for _ in $(seq 120); do
+        b=$(switch_rx 2>/dev/null) || b=0
+        (( b > 100000 )) && break
+        kill -0 "$TRAFFIC_PID" 2>/dev/null || break
+        sleep 0.5
+    done
+    if (( ${b:-0} <= 100000 )); then
+        tail -n 20 "$WORK/pairs_harness.err" >&2
+        stop_traffic
+        stop_switch
+        say "paired windows: no traffic through the switch"
+        return
+    fi
+    sleep 2
+    for (( i = 1; i <= PAIRS; i++ )); do
+        set_setup learn && a=$(window_mpps) && set_setup vlan && b=$(window_mpps) || break
+        ratios+=("$(ratio "$b" "$a")")
+        say "pair $i: learn $a Mpps, vlan+policer $b Mpps, ratio ${ratios[-1]}"
+    done
+    stop_traffic
+    stop_switch
+    (( ${#ratios[@]} )) && PAIRED=$(median "${ratios[@]}")
+    say "paired windows: median ratio vlan+policer / learn $PAIRED"
+}
+
 L=() V=() O=() D=()
 for (( r = 1; r <= ROUNDS; r++ )); do
     (( ROUNDS > 1 )) && say "round $r of $ROUNDS"
@@ -188,6 +291,7 @@ for (( r = 1; r <= ROUNDS; r++ )); do
         D+=(NA)
     fi
 done
+(( PAIRS > 0 )) && measure_pairs
 nfv_learn=$(median "${L[@]}")
 nfv_vlan=$(median "${V[@]}")
 ovs=$(median "${O[@]}")
@@ -202,8 +306,10 @@ printf '%-34s %10s\n' "nfv-switchd, MAC learning" "$nfv_learn"
 printf '%-34s %10s\n' "nfv-switchd, VLAN tags + policer" "$nfv_vlan"
 printf '%-34s %10s\n' "Open vSwitch DPDK, NORMAL" "$ovs"
 printf '%-34s %10s\n' "direct testpmd vhost-user" "$direct"
+printf '%-34s %10s\n' "vlan+policer / learn, paired" "$PAIRED"
 printf 'nfv_learn_mpps=%s nfv_vlan_policer_mpps=%s ovs_normal_mpps=%s direct_mpps=%s\n' \
     "$nfv_learn" "$nfv_vlan" "$ovs" "$direct"
 printf 'ratio_nfv_ovs=%s ratio_nfv_direct=%s ratio_vlan_policer_learn=%s\n' \
     "$(ratio "$nfv_learn" "$ovs")" "$(ratio "$nfv_learn" "$direct")" \
     "$(ratio "$nfv_vlan" "$nfv_learn")"
+printf 'ratio_vlan_policer_learn_paired=%s\n' "$PAIRED"

@@ -204,7 +204,7 @@ static inline void tag_set(struct rte_mbuf *m, uint16_t tci)
  * the frame carries an outer tag now. Takes the frame (one reference of
  * it) whatever happens.
  */
-static inline void egress(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
+static __rte_always_inline void egress(struct sw_dp_pmd *pmd, const struct sw_dp_state *st,
 			  const struct sw_dp_port *op, struct rte_mbuf *m, uint16_t vlan,
 			  uint8_t pcp, bool tagged, uint64_t tsc)
 {
