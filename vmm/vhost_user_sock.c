@@ -2,6 +2,7 @@
 /* The vhost-user socket in either role, with reconnection (see vhost_user_sock.h). */
 #define LOG_COMPONENT "vhost-user"
 #include "vmm/vhost_user_sock.h"
+#include "common/unixsock.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -11,7 +12,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -102,48 +102,16 @@ static void on_accept(int fd, uint32_t events, void *opaque)
 	set_connected(s, c);
 }
 
-/* Is somebody listening on path? */
-static bool live_listener(const struct sockaddr_un *sa)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool live;
-
-	if (fd < 0)
-		return false;
-	live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
-	close(fd);
-	return live;
-}
-
 static int server_open(struct vu_sock *s, char *err, size_t err_len)
 {
-	struct sockaddr_un sa;
-	struct stat st;
+	char why[160];
 	int fd, ret;
 
-	sock_addr(s->path, &sa);
-	if (lstat(s->path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, err_len, "%s exists and is not a socket", s->path);
-			return -EEXIST;
-		}
-		if (live_listener(&sa)) {
-			snprintf(err, err_len, "%s: another process listens on it", s->path);
-			return -EADDRINUSE;
-		}
-		unlink(s->path); /* stale: left by a process that died */
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	/* A socket file left by a process that died is replaced; a live one is not. */
+	fd = unix_listen(s->path, 4, why, sizeof(why));
 	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, err_len, "socket: %s", strerror(errno));
-		return ret;
-	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0) {
-		ret = -errno;
-		snprintf(err, err_len, "cannot listen on %s: %s", s->path, strerror(errno));
-		close(fd);
-		return ret;
+		snprintf(err, err_len, "%s: %s", s->path, why);
+		return fd;
 	}
 	ret = evloop_add_fd(s->loop, fd, EPOLLIN, on_accept, s);
 	if (ret < 0) {

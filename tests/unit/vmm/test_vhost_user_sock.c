@@ -197,7 +197,7 @@ static void test_server_path(void **state)
 	/* A live listener is not. */
 	l = listen_on(f->path);
 	assert_null(vu_sock_new(f->loop, f->path, true, &ops, f, err, sizeof(err)));
-	assert_non_null(strstr(err, "another process listens"));
+	assert_non_null(strstr(err, "another process is listening"));
 	close(l);
 	unlink(f->path);
 	/* Nor a file that is not a socket. */
