@@ -2,6 +2,7 @@
 #include "common/guestmem.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 int gm_add_region(struct guest_mem *gm, uint64_t gpa, uint64_t size, void *hva, int fd,
@@ -49,6 +50,20 @@ void *gm_translate(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
 	if (len > r->size - off)
 		return NULL;
 	return r->hva + off;
+}
+
+int gm_ring_hva(const struct guest_mem *gm, const char *what, uint64_t gpa, uint64_t len,
+		uint64_t *hva, char *err, size_t errlen)
+{
+	void *p = gm_translate(gm, gpa, len);
+
+	if (!p) {
+		snprintf(err, errlen, "the %s ring at 0x%llx (%llu bytes) is not in RAM", what,
+			 (unsigned long long)gpa, (unsigned long long)len);
+		return -EFAULT;
+	}
+	*hva = (uint64_t)(uintptr_t)p;
+	return 0;
 }
 
 int gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, size_t len)

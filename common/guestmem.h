@@ -50,6 +50,15 @@ int __must_check gm_add_region(struct guest_mem *gm, uint64_t gpa, uint64_t size
  */
 void *gm_translate(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
 
+/*
+ * The host address of a ring the guest placed at gpa (`len` bytes), for a
+ * backend that is handed host addresses (vhost-user, vhost-net). 0, or
+ * -EFAULT when the ring is not whole inside one RAM region, with "the
+ * WHAT ring at 0x... (N bytes) is not in RAM" in err.
+ */
+int __must_check gm_ring_hva(const struct guest_mem *gm, const char *what, uint64_t gpa,
+			     uint64_t len, uint64_t *hva, char *err, size_t errlen);
+
 /* Copies out of / into guest RAM; 0 or -EFAULT when the range is refused. */
 int __must_check gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, size_t len);
 int __must_check gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, size_t len);

@@ -132,20 +132,6 @@ int vhost_net_set_mem_table(struct vhost_net *vn, const struct guest_mem *gm)
 	return ret;
 }
 
-static int ring_hva(struct vhost_net *vn, const struct guest_mem *gm, const char *what,
-		    uint64_t gpa, uint64_t len, uint64_t *hva)
-{
-	void *p = gm_translate(gm, gpa, len);
-
-	if (!p) {
-		snprintf(vn->err, sizeof(vn->err), "the %s ring at 0x%llx is not in RAM", what,
-			 (unsigned long long)gpa);
-		return -EFAULT;
-	}
-	*hva = (uint64_t)(uintptr_t)p;
-	return 0;
-}
-
 int vhost_net_vring_start(struct vhost_net *vn, const struct guest_mem *gm, unsigned int index,
 			  const struct vhost_net_vring *r)
 {
@@ -158,12 +144,12 @@ int vhost_net_vring_start(struct vhost_net *vn, const struct guest_mem *gm, unsi
 		snprintf(vn->err, sizeof(vn->err), "ring %u: bad size %u", index, r->num);
 		return -EINVAL;
 	}
-	if ((ret = ring_hva(vn, gm, "descriptor", r->desc_gpa, RING_DESC_BYTES(r->num),
-			    (uint64_t *)&a.desc_user_addr)) < 0 ||
-	    (ret = ring_hva(vn, gm, "available", r->avail_gpa, RING_AVAIL_BYTES(r->num),
-			    (uint64_t *)&a.avail_user_addr)) < 0 ||
-	    (ret = ring_hva(vn, gm, "used", r->used_gpa, RING_USED_BYTES(r->num),
-			    (uint64_t *)&a.used_user_addr)) < 0)
+	if ((ret = gm_ring_hva(gm, "descriptor", r->desc_gpa, RING_DESC_BYTES(r->num),
+			    (uint64_t *)&a.desc_user_addr, vn->err, sizeof(vn->err))) < 0 ||
+	    (ret = gm_ring_hva(gm, "available", r->avail_gpa, RING_AVAIL_BYTES(r->num),
+			    (uint64_t *)&a.avail_user_addr, vn->err, sizeof(vn->err))) < 0 ||
+	    (ret = gm_ring_hva(gm, "used", r->used_gpa, RING_USED_BYTES(r->num),
+			    (uint64_t *)&a.used_user_addr, vn->err, sizeof(vn->err))) < 0)
 		return ret;
 	st.num = r->num;
 	if ((ret = do_ioctl(vn, VHOST_SET_VRING_NUM, &st, "VHOST_SET_VRING_NUM")) < 0)

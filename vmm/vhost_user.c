@@ -186,21 +186,6 @@ int vu_conn_set_mem_table(struct vu_conn *c, const struct guest_mem *gm)
 	return request(c, &m);
 }
 
-/* The frontend's address of a ring of `len` bytes at gpa, checked inside RAM. */
-static int ring_hva(struct vu_conn *c, const struct guest_mem *gm, const char *what, uint64_t gpa,
-		    uint64_t len, uint64_t *hva)
-{
-	void *p = gm_translate(gm, gpa, len);
-
-	if (!p) {
-		snprintf(c->err, sizeof(c->err), "the %s ring at 0x%llx (%llu bytes) is not in RAM",
-			 what, (unsigned long long)gpa, (unsigned long long)len);
-		return -EFAULT;
-	}
-	*hva = (uint64_t)(uintptr_t)p;
-	return 0;
-}
-
 int vu_conn_vring_start(struct vu_conn *c, const struct guest_mem *gm, uint32_t index,
 			const struct vu_vring_cfg *cfg)
 {
@@ -212,12 +197,12 @@ int vu_conn_vring_start(struct vu_conn *c, const struct guest_mem *gm, uint32_t 
 		snprintf(c->err, sizeof(c->err), "ring %u: bad size %u", index, cfg->num);
 		return -EINVAL;
 	}
-	if ((ret = ring_hva(c, gm, "descriptor", cfg->desc_gpa, VIRTQ_DESC_BYTES(cfg->num),
-			    &a.desc_user_addr)) < 0 ||
-	    (ret = ring_hva(c, gm, "available", cfg->avail_gpa, VIRTQ_AVAIL_BYTES(cfg->num),
-			    &a.avail_user_addr)) < 0 ||
-	    (ret = ring_hva(c, gm, "used", cfg->used_gpa, VIRTQ_USED_BYTES(cfg->num),
-			    &a.used_user_addr)) < 0)
+	if ((ret = gm_ring_hva(gm, "descriptor", cfg->desc_gpa, VIRTQ_DESC_BYTES(cfg->num),
+			    &a.desc_user_addr, c->err, sizeof(c->err))) < 0 ||
+	    (ret = gm_ring_hva(gm, "available", cfg->avail_gpa, VIRTQ_AVAIL_BYTES(cfg->num),
+			    &a.avail_user_addr, c->err, sizeof(c->err))) < 0 ||
+	    (ret = gm_ring_hva(gm, "used", cfg->used_gpa, VIRTQ_USED_BYTES(cfg->num),
+			    &a.used_user_addr, c->err, sizeof(c->err))) < 0)
 		return ret;
 	vu_msg_state(&m, VU_SET_VRING_NUM, index, cfg->num, false);
 	if ((ret = request(c, &m)) < 0)

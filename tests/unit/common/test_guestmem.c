@@ -77,6 +77,26 @@ static void test_read_write(void **state)
 	assert_int_equal(low[sizeof(low) - 1], 0x55);
 }
 
+/* A ring's host address, or a message naming the ring when it leaves RAM. */
+static void test_ring_hva(void **state)
+{
+	struct guest_mem gm;
+	uint64_t hva = 0;
+	char err[128] = "";
+
+	(void)state;
+	setup(&gm);
+	assert_int_equal(gm_ring_hva(&gm, "used", 0x1000, 6 + 8 * 256, &hva, err, sizeof(err)), 0);
+	assert_int_equal(hva, (uint64_t)(uintptr_t)(low + 0x1000));
+	/* Straddles the end of the low region: refused, hva untouched. */
+	hva = 7;
+	assert_int_equal(gm_ring_hva(&gm, "descriptor", sizeof(low) - 64, 16 * 8, &hva, err,
+				     sizeof(err)),
+			 -EFAULT);
+	assert_int_equal(hva, 7);
+	assert_string_equal(err, "the descriptor ring at 0xffc0 (128 bytes) is not in RAM");
+}
+
 static void test_add_region_rules(void **state)
 {
 	struct guest_mem gm;
@@ -105,6 +125,7 @@ int main(void)
 		cmocka_unit_test(test_translate_inside),
 		cmocka_unit_test(test_translate_at_and_beyond_bounds),
 		cmocka_unit_test(test_read_write),
+		cmocka_unit_test(test_ring_hva),
 		cmocka_unit_test(test_add_region_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
