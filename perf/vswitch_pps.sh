@@ -113,25 +113,20 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-stop_switch() {
-    [ -n "$SW_PID" ] || return 0
-    kill -TERM "$SW_PID" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$SW_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$SW_PID" 2>/dev/null
-    wait "$SW_PID" 2>/dev/null
-    SW_PID=
+# stop_pid PID GRACE: SIGTERM, then SIGKILL after GRACE tenths of a second.
+stop_pid() {
+    [ -n "$1" ] || return 0
+    kill -TERM "$1" 2>/dev/null
+    for _ in $(seq "$2"); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
 }
+
+stop_switch() { stop_pid "$SW_PID" 50; SW_PID=; }
 
 # The harness started in the background (paired windows): TERM makes it
 # stop its testpmd and clean up.
-stop_traffic() {
-    [ -n "$TRAFFIC_PID" ] || return 0
-    kill -TERM "$TRAFFIC_PID" 2>/dev/null
-    for _ in $(seq 300); do kill -0 "$TRAFFIC_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$TRAFFIC_PID" 2>/dev/null
-    wait "$TRAFFIC_PID" 2>/dev/null
-    TRAFFIC_PID=
-}
+stop_traffic() { stop_pid "$TRAFFIC_PID" 300; TRAFFIC_PID=; }
 
 # start_switch CONFIG: nfv-switchd with one polling thread on core 0.
 start_switch() {

@@ -195,6 +195,37 @@ static void test_srtcm_burst_at_zero(void **state)
 	sw_policer_free(p);
 }
 
+/* Meters a burst of k frames at time t through a in one call and through b
+ * frame by frame: the verdicts must agree. */
+static void bulk_vs_frames(struct sw_policer *a, struct sw_policer *b, uint64_t t,
+			   const uint32_t *lens, unsigned k)
+{
+	bool pass[32];
+	unsigned n = sw_policer_pass_bulk(a, t, lens, k, pass), m = 0;
+
+	for (unsigned i = 0; i < k; i++) {
+		bool one = sw_policer_pass(b, t, lens[i]);
+
+		assert_int_equal(one, pass[i]);
+		m += one;
+	}
+	assert_int_equal(n, m);
+}
+
+/* a's and b's colour counters agree; returns a's. */
+static struct sw_policer_stats same_stats(struct sw_policer *a, struct sw_policer *b)
+{
+	struct sw_policer_stats sa, sb;
+
+	sw_policer_get_stats(a, &sa);
+	sw_policer_get_stats(b, &sb);
+	assert_int_equal(sa.green, sb.green);
+	assert_int_equal(sa.yellow, sb.yellow);
+	assert_int_equal(sa.red, sb.red);
+	assert_int_equal(sa.red_bytes, sb.red_bytes);
+	return sa;
+}
+
 /* A burst metered under one lock gives exactly what frame-by-frame checks give. */
 static void test_policer_bulk(void **state)
 {
@@ -205,29 +236,14 @@ static void test_policer_bulk(void **state)
 		.ebs = 5000,
 	};
 	struct sw_policer *a = policer(&cfg, NS), *b = policer(&cfg, NS);
-	struct sw_policer_stats sa, sb;
+	struct sw_policer_stats sa;
 	uint32_t lens[32];
-	bool pass[32];
 
 	for (unsigned i = 0; i < 32; i++)
 		lens[i] = 64 + 50 * i;
-	for (unsigned round = 0; round < 20; round++) {
-		uint64_t t = 1000 + (uint64_t)round * NS / 500;
-		unsigned n = sw_policer_pass_bulk(a, t, lens, 32, pass), m = 0;
-
-		for (unsigned i = 0; i < 32; i++) {
-			bool one = sw_policer_pass(b, t, lens[i]);
-
-			assert_int_equal(one, pass[i]);
-			m += one;
-		}
-		assert_int_equal(n, m);
-	}
-	sw_policer_get_stats(a, &sa);
-	sw_policer_get_stats(b, &sb);
-	assert_int_equal(sa.green, sb.green);
-	assert_int_equal(sa.yellow, sb.yellow);
-	assert_int_equal(sa.red, sb.red);
+	for (unsigned round = 0; round < 20; round++)
+		bulk_vs_frames(a, b, 1000 + (uint64_t)round * NS / 500, lens, 32);
+	sa = same_stats(a, b);
 	assert_true(sa.red > 0);
 	assert_true(sa.green > 0);
 	sw_policer_free(a);
@@ -243,13 +259,12 @@ static void test_policer_bulk(void **state)
 static void bulk_matches_frames(const struct sw_meter_cfg *cfg)
 {
 	struct sw_policer *a = policer(cfg, NS), *b = policer(cfg, NS);
-	struct sw_policer_stats sa, sb;
+	struct sw_policer_stats sa;
 	uint64_t t = 1000, seed = 12345;
 	uint32_t lens[32];
-	bool pass[32];
 
 	for (unsigned round = 0; round < 4000; round++) {
-		unsigned n, m = 0, k;
+		unsigned k;
 
 		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
 		k = 1 + (unsigned)(seed >> 59);	/* 1..32 frames */
@@ -259,21 +274,9 @@ static void bulk_matches_frames(const struct sw_meter_cfg *cfg)
 			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
 			lens[i] = 64 + (uint32_t)((seed >> 33) % 1455);
 		}
-		n = sw_policer_pass_bulk(a, t, lens, k, pass);
-		for (unsigned i = 0; i < k; i++) {
-			bool one = sw_policer_pass(b, t, lens[i]);
-
-			assert_int_equal(one, pass[i]);
-			m += one;
-		}
-		assert_int_equal(n, m);
+		bulk_vs_frames(a, b, t, lens, k);
 	}
-	sw_policer_get_stats(a, &sa);
-	sw_policer_get_stats(b, &sb);
-	assert_int_equal(sa.green, sb.green);
-	assert_int_equal(sa.yellow, sb.yellow);
-	assert_int_equal(sa.red, sb.red);
-	assert_int_equal(sa.red_bytes, sb.red_bytes);
+	sa = same_stats(a, b);
 	/* every colour was seen, so both paths of the bulk call ran */
 	assert_true(sa.green > 0);
 	assert_true(sa.yellow > 0);
