@@ -20,4 +20,12 @@
  */
 int __must_check unix_listen(const char *path, int backlog, char *err, size_t errlen);
 
+/*
+ * Readies path for a listening socket that some other code will bind (a
+ * library that takes a path): the same rules as unix_listen, and the
+ * directory must exist. A stale socket file is removed. 0, or -errno with
+ * the reason, without the path, in err.
+ */
+int __must_check unix_path_claim(const char *path, char *err, size_t errlen);
+
 #endif /* NFV_COMMON_UNIXSOCK_H */

@@ -394,3 +394,9 @@ bool sw_port_link_up(const struct sw_ethport *ep)
 		return false;
 	return link.link_status == RTE_ETH_LINK_UP;
 }
+
+void sw_port_periodic(struct sw_ethport *ep)
+{
+	if (ep->vhost)
+		sw_vhost_periodic(ep->vhost);
+}

@@ -55,5 +55,7 @@ int __must_check sw_port_open(const struct sw_port_cfg *cfg, unsigned unique, ui
 /* Stops and closes the device and removes it from the bus. */
 void sw_port_close(struct sw_ethport *ep);
 bool sw_port_link_up(const struct sw_ethport *ep);
+/* Control thread, every tick: the device's housekeeping (vhost-user rings). */
+void sw_port_periodic(struct sw_ethport *ep);
 
 #endif /* NFV_VSWITCH_PORT_H */

@@ -1038,6 +1038,7 @@ void sw_switch_periodic(struct sw_switch *sw)
 
 		if (!r->used)
 			continue;
+		sw_port_periodic(&r->ep);
 		up = sw_port_link_up(&r->ep);
 		if (up != r->link_up) {
 			log_info("port %s: link %s", r->cfg.name, up ? "up" : "down");

@@ -10,6 +10,7 @@
 #define LOG_COMPONENT "vhost"
 #include "vswitch/vhost_port.h"
 #include "common/log.h"
+#include "common/unixsock.h"
 
 #include <errno.h>
 #include <linux/virtio_net.h>
@@ -29,6 +30,7 @@
 	 (1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_HOST_UFO))
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t quiet_done = PTHREAD_COND_INITIALIZER;
 static struct sw_vhost *reg[SW_MAX_PORTS];
 
 /* The port of a device, by its socket path. Caller holds reg_lock. */
@@ -63,17 +65,14 @@ static int new_device(int vid)
 		rc = -1;
 		goto out;
 	}
-	/* The switch polls: the guest need not kick. */
+	/* The switch polls: the guest need not kick. Rings set up later are
+	 * told so by sw_vhost_periodic. */
 	for (uint16_t r = 0; r < rings; r++)
-		rte_vhost_enable_guest_notification(vid, r, 0);
-	if (rings / 2 > v->n_queues)
-		log_warn("port %s: the guest has %u queue pairs, the port serves %u (queues=%u "
-			 "in the port's settings serves them all)",
-			 v->name, rings / 2, v->n_queues, rings / 2);
+		if (rte_vhost_enable_guest_notification(vid, r, 0) == 0 && r < RTE_DIM(v->quiet))
+			v->quiet[r] = 1;
 	v->connects++;
 	__atomic_store_n(&v->vid, vid, __ATOMIC_RELEASE);
-	log_info("port %s: vhost-user device connected on %s (%u queue pairs)", v->name,
-		 v->path, rings / 2);
+	log_info("port %s: vhost-user device connected on %s", v->name, v->path);
 out:
 	pthread_mutex_unlock(&reg_lock);
 	return rc;
@@ -86,11 +85,16 @@ static void destroy_device(int vid)
 	pthread_mutex_lock(&reg_lock);
 	v = find_locked(vid);
 	if (v && v->vid == vid) {
+		while (v->quieting)
+			pthread_cond_wait(&quiet_done, &reg_lock);
 		__atomic_store_n(&v->vid, -1, __ATOMIC_RELEASE);
 		/* No polling thread is inside a burst on the device after this. */
 		rte_rcu_qsbr_synchronize(v->qsv, RTE_QSBR_THRID_INVALID);
-		for (unsigned r = 0; r < RTE_DIM(v->ready); r++)
+		for (unsigned r = 0; r < RTE_DIM(v->ready); r++) {
 			__atomic_store_n(&v->ready[r], 0, __ATOMIC_RELAXED);
+			v->quiet[r] = 0;
+		}
+		v->told_unserved = false;
 		log_info("port %s: vhost-user device on %s gone", v->name, v->path);
 	}
 	pthread_mutex_unlock(&reg_lock);
@@ -103,8 +107,17 @@ static int vring_state_changed(int vid, uint16_t ring, int enable)
 
 	pthread_mutex_lock(&reg_lock);
 	v = find_locked(vid);
-	if (v && (v->vid < 0 || v->vid == vid) && ring < 2 * v->n_queues)
-		__atomic_store_n(&v->ready[ring], enable ? 1 : 0, __ATOMIC_RELAXED);
+	if (v && (v->vid < 0 || v->vid == vid)) {
+		if (ring < 2 * v->n_queues)
+			__atomic_store_n(&v->ready[ring], enable ? 1 : 0, __ATOMIC_RELAXED);
+		else if (enable && !v->told_unserved)
+			/* Once per connection: the guest uses a pair nobody polls. */
+			log_warn("port %s: the guest enabled queue pair %u; the port serves %u "
+				 "(queues=%u in its settings would serve it)",
+				 v->name, ring / 2, v->n_queues, ring / 2 + 1);
+		if (enable && ring >= 2 * v->n_queues)
+			v->told_unserved = true;
+	}
 	pthread_mutex_unlock(&reg_lock);
 	return 0;
 }
@@ -180,6 +193,18 @@ int sw_vhost_open(const struct sw_port_cfg *cfg, struct rte_mempool *mp, struct 
 		rte_free(v);
 		return rc;
 	}
+	if (cfg->server) {
+		char why[160];
+
+		/* Checked here: rte_vhost, failing to listen, would unlink the path
+		 * (another process's live socket) when the port is taken down. */
+		rc = unix_path_claim(v->path, why, sizeof(why));
+		if (rc) {
+			snprintf(err, errlen, "port %s: cannot listen on %s: %s", cfg->name, v->path,
+				 why);
+			goto fail_reg;
+		}
+	}
 	if (rte_vhost_driver_register(v->path, flags)) {
 		snprintf(err, errlen, "port %s: cannot register vhost-user socket %s (see "
 			 "rte_vhost's message above)", cfg->name, v->path);
@@ -196,8 +221,7 @@ int sw_vhost_open(const struct sw_port_cfg *cfg, struct rte_mempool *mp, struct 
 	if (rte_vhost_driver_start(v->path)) {
 		if (cfg->server)
 			snprintf(err, errlen,
-				 "port %s: cannot listen on %s (see rte_vhost's message above; "
-				 "a file left there by an earlier run must be removed first)",
+				 "port %s: cannot listen on %s (see rte_vhost's message above)",
 				 cfg->name, v->path);
 		else
 			snprintf(err, errlen, "port %s: cannot start vhost-user client on %s",
@@ -228,6 +252,39 @@ void sw_vhost_close(struct sw_vhost *v)
 		log_warn("port %s: unregister vhost-user socket %s failed", v->name, v->path);
 	reg_del(v);
 	rte_free(v);
+}
+
+void sw_vhost_periodic(struct sw_vhost *v)
+{
+	uint16_t todo[2 * SW_MAX_QUEUES];
+	unsigned n = 0;
+	int vid;
+
+	if (!v)
+		return;
+	pthread_mutex_lock(&reg_lock);
+	vid = v->vid;
+	for (unsigned r = 0; vid >= 0 && r < 2u * v->n_queues; r++)
+		if (v->ready[r] && !v->quiet[r]) {
+			v->quiet[r] = 1;
+			todo[n++] = (uint16_t)r;
+		}
+	v->quieting = n > 0;
+	pthread_mutex_unlock(&reg_lock);
+	if (!n)
+		return;
+	/*
+	 * Outside reg_lock: rte_vhost takes the ring's lock here, and its own
+	 * thread may hold that lock while it waits for reg_lock in
+	 * vring_state_changed. destroy_device waits for `quieting` to end, so
+	 * the device behind vid stays until then.
+	 */
+	for (unsigned i = 0; i < n; i++)
+		rte_vhost_enable_guest_notification(vid, todo[i], 0);
+	pthread_mutex_lock(&reg_lock);
+	v->quieting = false;
+	pthread_cond_broadcast(&quiet_done);
+	pthread_mutex_unlock(&reg_lock);
 }
 
 bool sw_vhost_link_up(const struct sw_vhost *v)

@@ -50,6 +50,9 @@ struct sw_vhost {
 	bool server;
 	struct rte_rcu_qsbr *qsv;
 	uint64_t connects;		/* devices seen since the port was made */
+	bool told_unserved;		/* the log said the guest uses more pairs */
+	uint8_t quiet[2 * SW_MAX_QUEUES];	/* the guest was asked not to kick */
+	bool quieting;			/* sw_vhost_periodic is asking it */
 } __rte_cache_aligned;
 
 /*
@@ -63,6 +66,12 @@ int __must_check sw_vhost_open(const struct sw_port_cfg *cfg, struct rte_mempool
 			       size_t errlen);
 /* Unregisters the socket (a connected device is destroyed first) and frees the port. */
 void sw_vhost_close(struct sw_vhost *v);
+/*
+ * Control thread, every tick: rings the guest enabled after the device
+ * came up (pairs past the first, with a frontend that starts them one by
+ * one) are asked not to kick either, as new_device asked the first ones.
+ */
+void sw_vhost_periodic(struct sw_vhost *v);
 /* A device is connected and running. */
 bool sw_vhost_link_up(const struct sw_vhost *v);
 

@@ -24,6 +24,9 @@
 #              `show` lists 2 polling threads; A -> B and B -> A, each
 #              receiver counting exactly what the switch sent it; each
 #              testpmd sent and received on both of its queues
+#   mq-fewer   the same with A on 1 queue pair: what the switch sends to
+#              p0's pair 1 (not enabled by A) goes out on pair 0, so A
+#              still counts every frame B sent on its 2 queues
 #   vmm        nfguest (nf=gen) in nfv-vmm with --nic virtio,vhost-user=SOCK
 #              (nfv-vmm listening, the switch dialing: the lab's path) ->
 #              switch -> testpmd B (rxonly), which counts every frame; then
@@ -156,6 +159,22 @@ show_all()
 	for id in "$@"; do
 		vtp_show "$id"
 	done
+}
+
+# end_section NAME F0 ID...: the section's output when it failed (its
+# failures counted from F0), then the testpmds ID... and the switch are
+# stopped; the switch must exit 0 on SIGTERM.
+end_section()
+{
+	local name=$1 f0=$2 id
+
+	shift 2
+	[ "$failures" -eq "$f0" ] || show_all "$@"
+	for id in "$@"; do
+		vtp_stop "$id"
+	done
+	sw_stop 10
+	[ "$sw_status" = 0 ] || check_fail "$name: nfv-switchd's exit status on SIGTERM: $sw_status"
 }
 
 # ---------------------------------------------------------------------------
@@ -349,20 +368,24 @@ if vtp_ready A 30 && vtp_ready B 30; then
 else
 	check_fail "$name: a testpmd did not start forwarding within 30 s of the switch's start"
 fi
-[ "$failures" -eq "$f0" ] || show_all A B
-vtp_stop A
-vtp_stop B
-sw_stop 10
+end_section "$name" "$f0" A B
 
 # ---------------------------------------------------------------------------
 # mq: two polling threads, two queue pairs per port. Each port's RX queues
 # go to the threads in turn (queue 0 to lcore 0, queue 1 to lcore 1), so
 # both threads forward between the same two ports. The switch's threads and
 # the testpmds' forwarding lcores share the 2 CPUs: short bursts only.
-name=mq
-f0=$failures
-rm -f "$d/p0.sock" "$d/p1.sock"
-cat >"$d/swmq.yaml" <<EOF
+#
+# mq_run NAME AQ: A has AQ queue pairs (2, or 1: fewer than its port
+# serves), B has 2. With AQ=1 the thread polling p1's queue 1 sends what it
+# gets to p0's pair 1, which A never enabled: those frames go out on pair
+# 0, so A still counts every frame B sent and p0 drops none.
+mq_run()
+{
+	local name=$1 aq=$2 f0=$failures dir snd rcv op sent n q r0 r1 t0 t1 id v
+
+	rm -f "$d/p0.sock" "$d/p1.sock"
+	cat >"$d/sw$name.yaml" <<EOF
 switch:
   pmd-cores: "0,1"
   mbufs: 8192
@@ -372,56 +395,72 @@ bridges:
       - { name: p0, type: vhost-user, path: $d/p0.sock, queues: 2 }
       - { name: p1, type: vhost-user, path: $d/p1.sock, queues: 2 }
 EOF
-vtp_queues=2
-vtp_start A "$d/p0.sock" $mac_a $mac_b rxonly --rxq=2 --txq=2
-vtp_start B "$d/p1.sock" $mac_b $mac_a rxonly --rxq=2 --txq=2
-vtp_queues=1
-sw_start swmq --config "$d/swmq.yaml" -- "${sw_eal[@]}" || fail "$name: nfv-switchd did not start"
-v=$(swctl --json show | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["result"]["switch"]["pmd_lcores"]))' 2>/dev/null)
-[ "$v" = 2 ] && ok "$name: show reports 2 polling threads" ||
-	check_fail "$name: show reports ${v:-no} polling threads, expected 2"
-v="$(sw_port p0 'p["queues"]') $(sw_port p1 'p["queues"]')"
-[ "$v" = "2 2" ] && ok "$name: p0 and p1 have 2 queue pairs" || check_fail "$name: queues of p0, p1: $v"
-if vtp_ready A 30 && vtp_ready B 30; then
-	link p0 up 10 $name
-	link p1 up 10 $name
-	for dir in "A B p1" "B A p0"; do
-		read -r snd rcv op <<<"$dir"
-		vtp_cmd "$snd" stop
-		vtp_cmd "$snd" "start tx_first 3"
-		sleep 1
-		vtp_stats "$snd"
-		sent=${vtp_tx:-0}
-		[ "$sent" -ge 64 ] && ok "$name: $snd sent $sent frames (tx_first 3: fits the receiver's rings)" ||
-			check_fail "$name: $snd sent ${vtp_tx:-?} frames, expected at least 64"
-		settled "$snd" "$rcv" "$op" "$name: $snd -> $rcv"
-		[ "$vtp_rx" = "$sent" ] && ok "$name: $snd -> $rcv: all $sent frames arrived" ||
-			check_fail "$name: $snd -> $rcv: $rcv received ${vtp_rx:-?} of $sent frames"
-	done
-	# Each testpmd's extended counters per queue (rx_q0_packets, ...):
-	# both of its TX queues sent, both of its RX queues received.
-	for id in A B; do
-		n=$(wc -l <"${_vtp_out[$id]}")
-		vtp_cmd "$id" "show port xstats 0"
-		sleep 1
-		q=$(tail -n +$((n + 1)) "${_vtp_out[$id]}" |
-			awk '/^ *(rx|tx)_q[01]_good_packets:/ { printf "%s ", $2 }')
-		echo "$name: testpmd $id's rx_q0, rx_q1, tx_q0, tx_q1 packets: ${q:-?}"
-		read -r r0 r1 t0 t1 <<<"$q"
-		[ "${r0:-0}" -gt 0 ] && [ "${r1:-0}" -gt 0 ] && [ "${t0:-0}" -gt 0 ] && [ "${t1:-0}" -gt 0 ] &&
-			ok "$name: testpmd $id sent on both of its queues and received on both" ||
-			check_fail "$name: testpmd $id's per-queue packets: '${q:-?}'"
-	done
-	sw_fdb_has $mac_a p0 && sw_fdb_has $mac_b p1 && ok "$name: FDB: both MACs on their ports" ||
-		check_fail "$name: the FDB does not hold $mac_a on p0 and $mac_b on p1"
-else
-	check_fail "$name: a testpmd did not start forwarding within 30 s of the switch's start"
-fi
-[ "$failures" -eq "$f0" ] || show_all A B
-vtp_stop A
-vtp_stop B
-sw_stop 10
-[ "$sw_status" = 0 ] || check_fail "$name: nfv-switchd's exit status on SIGTERM: $sw_status"
+	vtp_queues=$aq
+	vtp_start A "$d/p0.sock" $mac_a $mac_b rxonly --rxq=$aq --txq=$aq
+	vtp_queues=2
+	vtp_start B "$d/p1.sock" $mac_b $mac_a rxonly --rxq=2 --txq=2
+	vtp_queues=1
+	sw_start "sw$name" --config "$d/sw$name.yaml" -- "${sw_eal[@]}" ||
+		fail "$name: nfv-switchd did not start"
+	v=$(swctl --json show | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["result"]["switch"]["pmd_lcores"]))' 2>/dev/null)
+	[ "$v" = 2 ] && ok "$name: show reports 2 polling threads" ||
+		check_fail "$name: show reports ${v:-no} polling threads, expected 2"
+	v="$(sw_port p0 'p["queues"]') $(sw_port p1 'p["queues"]')"
+	[ "$v" = "2 2" ] && ok "$name: p0 and p1 have 2 queue pairs" || check_fail "$name: queues of p0, p1: $v"
+	if vtp_ready A 30 && vtp_ready B 30; then
+		link p0 up 10 $name
+		link p1 up 10 $name
+		for dir in "A B p1" "B A p0"; do
+			read -r snd rcv op <<<"$dir"
+			vtp_cmd "$snd" stop
+			vtp_cmd "$snd" "start tx_first 3"
+			sleep 1
+			vtp_stats "$snd"
+			sent=${vtp_tx:-0}
+			[ "$sent" -ge 64 ] && ok "$name: $snd sent $sent frames (tx_first 3: fits the receiver's rings)" ||
+				check_fail "$name: $snd sent ${vtp_tx:-?} frames, expected at least 64"
+			settled "$snd" "$rcv" "$op" "$name: $snd -> $rcv"
+			[ "$vtp_rx" = "$sent" ] && ok "$name: $snd -> $rcv: all $sent frames arrived" ||
+				check_fail "$name: $snd -> $rcv: $rcv received ${vtp_rx:-?} of $sent frames"
+		done
+		# Each testpmd's extended counters per queue (rx_q0_packets, ...):
+		# with 2 pairs on both sides, each testpmd sent on both of its TX
+		# queues and received on both RX queues. With A on one pair, B sent
+		# on both (so the thread polling p1's queue 1 sent to p0's pair 1,
+		# which A does not have) and received on pair 0 only (A's frames
+		# all come in on p0's queue 0).
+		for id in A B; do
+			[ "$id" = A ] && [ "$aq" = 1 ] && continue
+			n=$(wc -l <"${_vtp_out[$id]}")
+			vtp_cmd "$id" "show port xstats 0"
+			sleep 1
+			q=$(tail -n +$((n + 1)) "${_vtp_out[$id]}" |
+				awk '/^ *(rx|tx)_q[01]_good_packets:/ { printf "%s ", $2 }')
+			echo "$name: testpmd $id's rx_q0, rx_q1, tx_q0, tx_q1 packets: ${q:-?}"
+			read -r r0 r1 t0 t1 <<<"$q"
+			if [ "$aq" = 1 ]; then
+				[ "${r0:-0}" -gt 0 ] && [ "${r1:-1}" -eq 0 ] && [ "${t0:-0}" -gt 0 ] && [ "${t1:-0}" -gt 0 ] &&
+					ok "$name: testpmd B sent on both of its queues, received on queue 0" ||
+					check_fail "$name: testpmd B's per-queue packets: '${q:-?}'"
+				continue
+			fi
+			[ "${r0:-0}" -gt 0 ] && [ "${r1:-0}" -gt 0 ] && [ "${t0:-0}" -gt 0 ] && [ "${t1:-0}" -gt 0 ] &&
+				ok "$name: testpmd $id sent on both of its queues and received on both" ||
+				check_fail "$name: testpmd $id's per-queue packets: '${q:-?}'"
+		done
+		v=$(sw_port p0 'p["stats"]["drops"]["no_buffer"]')
+		[ "$v" = 0 ] && ok "$name: p0 dropped no frame for want of a queue" ||
+			check_fail "$name: p0's no_buffer drops: ${v:-?}"
+		sw_fdb_has $mac_a p0 && sw_fdb_has $mac_b p1 && ok "$name: FDB: both MACs on their ports" ||
+			check_fail "$name: the FDB does not hold $mac_a on p0 and $mac_b on p1"
+	else
+		check_fail "$name: a testpmd did not start forwarding within 30 s of the switch's start"
+	fi
+	end_section "$name" "$f0" A B
+}
+
+mq_run mq 2
+mq_run mq-fewer 1
 
 # ---------------------------------------------------------------------------
 # nfv-vmm: nfguest nf=gen -> switch -> testpmd B (rxonly), which counts every

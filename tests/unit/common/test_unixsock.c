@@ -99,12 +99,40 @@ static void test_refused(void **state)
 	assert_non_null(strstr(err, "longer than"));
 }
 
+/* Claiming a path for another binder: the same rules, plus the directory. */
+static void test_claim(void **state)
+{
+	char err[128] = "", missing[128];
+	struct stat st;
+	int fd;
+
+	assert_int_equal(unix_path_claim(path, err, sizeof(err)), 0);
+	assert_int_equal(lstat(path, &st), -1); /* nothing was made */
+	fd = unix_listen(path, 4, err, sizeof(err));
+	assert_true(fd >= 0);
+	assert_int_equal(unix_path_claim(path, err, sizeof(err)), -EADDRINUSE);
+	assert_true(can_connect()); /* the live socket is untouched */
+	close(fd);
+	assert_int_equal(unix_path_claim(path, err, sizeof(err)), 0);
+	assert_int_equal(lstat(path, &st), -1); /* the stale file is gone */
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(unix_path_claim(path, err, sizeof(err)), -EEXIST);
+	assert_int_equal(stat(path, &st), 0);
+	unlink(path);
+	snprintf(missing, sizeof(missing), "%s/no/s.sock", dir);
+	assert_int_equal(unix_path_claim(missing, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "/no: "));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_stale_and_live),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_claim),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
