@@ -662,9 +662,12 @@ static void print_port(const json_t *p, bool detail)
 		printf(" %s", s(p, "pci"));
 	else
 		printf(" %s", s(p, "iface"));
-	printf(", dpdk port %" PRIu64 ", link %s, mtu %" PRIu64 ", %" PRIu64 " queue%s\n",
-	       u(p, "port_id"), json_is_true(json_object_get(p, "link_up")) ? "up" : "down",
-	       u(p, "mtu"), u(p, "queues"), u(p, "queues") == 1 ? "" : "s");
+	/* vhost-user ports run on rte_vhost and have no ethdev port (-1). */
+	if (json_integer_value(json_object_get(p, "port_id")) >= 0)
+		printf(", dpdk port %" PRIu64, u(p, "port_id"));
+	printf(", link %s, mtu %" PRIu64 ", %" PRIu64 " queue%s\n",
+	       json_is_true(json_object_get(p, "link_up")) ? "up" : "down", u(p, "mtu"),
+	       u(p, "queues"), u(p, "queues") == 1 ? "" : "s");
 	print_vlan(json_object_get(p, "vlan"), "        ");
 	if (json_is_object(pol)) {
 		printf("        policer: ");

@@ -43,12 +43,11 @@
 _sw_here=${BASH_SOURCE[0]%/*}
 [ "$_sw_here" != "${BASH_SOURCE[0]}" ] || _sw_here=.
 . "$_sw_here/lib.sh"
+. "$_sw_here/lib_switchd.sh"
 
 SWPKT=$_sw_here/swpkt.py
 sw_ns=nfvsw$$
 sw_prefix=swit$$
-sw_pid=
-sw_status=
 sw_mem=()
 _sw_caps=0
 _sw_hosts=()
@@ -56,14 +55,8 @@ _sw_starting=()
 
 sw_init()
 {
-	local bd
-
 	require_env NFV_BUILD_DIR "run through meson test"
-	bd=$NFV_BUILD_DIR/vswitch
-	SWITCHD=${NFV_SWITCHD:-$bd/nfv-switchd}
-	SWITCHCTL=${NFV_SWITCHCTL:-$bd/nfv-switchctl}
-	[ -x "$SWITCHD" ] || skip "nfv-switchd not built (needs DPDK, libyaml, libpcap)"
-	[ -x "$SWITCHCTL" ] || skip "nfv-switchctl not built (needs jansson)"
+	switchd_find
 	require_root
 	require_cmd ip timeout python3 jq
 	[ -f "$SWPKT" ] || skip "swpkt.py not found"
@@ -143,72 +136,27 @@ _sw_launch()
 	local out=$1
 
 	shift
-	# timeout itself (not a function's subshell) is the background job, so
-	# that $! is the process that passes SIGTERM on to the switch.
-	timeout --kill-after=5 "${SW_TIMEOUT:-240}" "$SWITCHD" --ctl "$sw_ctl" "$@" -- \
-		--file-prefix="$sw_prefix" "${sw_mem[@]}" >"$out" 2>&1 &
-	sw_pid=$!
-	track_pid "$sw_pid"
+	switchd_spawn "$out" "$@" -- --file-prefix="$sw_prefix" "${sw_mem[@]}"
 }
 
 # sw_start OUT ARGS...: 0 once `show` answers; 1 when the switch died or did
-# not answer within 30 s (its output is shown, it is stopped).
+# not answer within 30 s (its output is shown, it is stopped). A switch that
+# could not get its memory from hugepages is tried again with --no-huge.
 sw_start()
 {
-	local out=$1 i
+	local out=$1
 
 	shift
-	sw_status=
 	_sw_launch "$out" "$@"
-	for ((i = 0; i < 300; i++)); do
-		if [ -S "$sw_ctl" ] && swctl show >/dev/null 2>&1; then
-			return 0
-		fi
-		if ! pid_alive "$sw_pid"; then
-			wait "$sw_pid" 2>/dev/null
-			sw_status=$?
-			if [ "${sw_mem[0]}" = --in-memory ] &&
-				grep -q -E 'EAL did not start|cannot allocate .* mbufs|no memory' "$out"; then
-				echo "switch failed on hugepages: $(grep -m1 -E 'error' "$out")"
-				sw_mem=(--no-huge -m 1024 --no-shconf)
-				echo "switch memory: falling back to --no-huge -m 1024"
-				_sw_launch "$out" "$@"
-				continue
-			fi
-			break
-		fi
-		sleep 0.1
-	done
-	echo "nfv-switchd did not come up (status ${sw_status:-running}):"
-	tail -n 15 "$out" | sed 's/^/    /'
-	sw_stop
-	return 1
-}
-
-# sw_stop: the switch's exit status in $sw_status (143/137 when killed,
-# 124 when its hard timeout ended it).
-sw_stop()
-{
-	local i
-
-	[ -n "$sw_pid" ] || return 0
-	if pid_alive "$sw_pid"; then
-		kill -TERM "$sw_pid" 2>/dev/null
-		for ((i = 0; i < 100; i++)); do
-			pid_alive "$sw_pid" || break
-			sleep 0.1
-		done
-		pid_alive "$sw_pid" && kill -KILL "$sw_pid" 2>/dev/null
+	switchd_wait "$out" && return 0
+	if [ -z "$sw_pid" ] && [ "${sw_mem[0]}" = --in-memory ] &&
+		grep -q -E 'EAL did not start|cannot allocate .* mbufs|no memory' "$out"; then
+		sw_mem=(--no-huge -m 1024 --no-shconf)
+		echo "switch memory: falling back to --no-huge -m 1024"
+		_sw_launch "$out" "$@"
+		switchd_wait "$out" && return 0
 	fi
-	wait "$sw_pid" 2>/dev/null
-	sw_status=$?
-	sw_pid=
-	return 0
-}
-
-swctl()
-{
-	run_timeout 20 "$SWITCHCTL" --ctl "$sw_ctl" --timeout 10 "$@"
+	return 1
 }
 
 swjson()

@@ -13,8 +13,8 @@
 #                               says "running:" and answers `show`, 1 when it
 #                               exited or did not within 30 s
 #   sw_stop [GRACE]             SIGTERM by PID (SIGKILL after GRACE s); its
-#                               exit status in $sw_status (124: killed)
-#   swctl ARGS...               nfv-switchctl --ctl $sw_ctl ARGS (10 s at most)
+#                               exit status in $sw_status (lib_switchd.sh)
+#   swctl ARGS...               nfv-switchctl --ctl $sw_ctl ARGS (bounded)
 #   sw_port PORT PYEXPR         PYEXPR over `p`, `port show PORT --json`'s
 #                               result; "" without an answer
 #   sw_wait_port PORT PYEXPR SECS  until sw_port prints True; 1 after SECS
@@ -47,15 +47,11 @@
 
 _swvh_here=${BASH_SOURCE[0]%/*}
 [ "$_swvh_here" != "${BASH_SOURCE[0]}" ] || _swvh_here=.
+. "$_swvh_here/lib_switchd.sh"
 
 sw_init()
 {
-	SWITCHD=${NFV_SWITCHD:-${NFV_BUILD_DIR:-}/vswitch/nfv-switchd}
-	SWITCHCTL=${NFV_SWITCHCTL:-${NFV_BUILD_DIR:-}/vswitch/nfv-switchctl}
-	[ -x "$SWITCHD" ] || skip "nfv-switchd not built ($SWITCHD; needs libdpdk-dev, libyaml-dev, libpcap-dev)"
-	[ -x "$SWITCHCTL" ] || skip "nfv-switchctl not built ($SWITCHCTL; needs libjansson-dev)"
-	sw_pid=
-	sw_ctl=
+	switchd_find
 }
 
 # sw_eal_args PREFIX: --in-memory on hugepages with its own file prefix; the
@@ -68,55 +64,16 @@ sw_eal_args()
 
 sw_start()
 {
-	local name=$1 i
+	local name=$1 shown=
 
 	shift
 	sw_ctl=$TEST_TMPDIR/$name.ctl
 	sw_out=$TEST_TMPDIR/$name.out
-	_ns_prefix "${sw_ns:--}"
-	echo "--- ${nsp[*]}${nsp:+ }nfv-switchd --ctl $sw_ctl $*"
-	"${nsp[@]}" "$SWITCHD" --ctl "$sw_ctl" "$@" </dev/null >"$sw_out" 2>&1 &
-	sw_pid=$!
-	track_pid "$sw_pid"
-	for ((i = 0; i < 300; i++)); do
-		if ! pid_alive "$sw_pid"; then
-			wait "$sw_pid" 2>/dev/null
-			sw_status=$?
-			echo "nfv-switchd exited with status $sw_status:"
-			sed 's/^/    /' "$sw_out" | tail -15
-			sw_pid=
-			return 1
-		fi
-		if grep -a -q 'main: running:' "$sw_out" && swctl show >/dev/null 2>&1; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "nfv-switchd did not answer within 30 s:"
-	sed 's/^/    /' "$sw_out" | tail -15
-	sw_stop 5
-	return 1
-}
-
-sw_stop()
-{
-	local grace=${1:-10}
-
-	sw_status=
-	[ -n "$sw_pid" ] || return 0
-	kill -TERM "$sw_pid" 2>/dev/null
-	wait_pid "$sw_pid" "$grace"
-	sw_status=$?
-	if [ "$sw_status" -eq 124 ]; then
-		kill -KILL "$sw_pid" 2>/dev/null
-		wait "$sw_pid" 2>/dev/null
-	fi
-	sw_pid=
-}
-
-swctl()
-{
-	timeout --kill-after=5 10 "$SWITCHCTL" --ctl "$sw_ctl" --timeout 5 "$@"
+	sw_ns_run=${sw_ns:--}
+	[ "$sw_ns_run" = - ] || shown="ip netns exec $sw_ns_run "
+	echo "--- ${shown}nfv-switchd --ctl $sw_ctl $*"
+	switchd_spawn "$sw_out" "$@"
+	switchd_wait "$sw_out"
 }
 
 sw_port()
