@@ -19,6 +19,9 @@
 # thread on core 0. Two nfv-switchd setups are measured:
 #
 #   learn      : VLAN-unaware ports, MAC learning on (the main figure)
+#   learn68    : learn, fed 68-byte frames (testpmd `set txpkts 68`): the
+#                length the VLAN setup's frames have once tagged, so that
+#                vlan+police / learn68 compares the two at equal frame size
 #   vlan+police: both ports trunks of VLAN 10 with native VLAN 10 sent tagged
 #                (the first pass tags a frame, later passes read and keep
 #                the tag: testpmd's io forwarding sends back what it got),
@@ -37,7 +40,7 @@
 # The last lines printed are one table and a line of key=value pairs:
 #   nfv_learn_mpps=.. nfv_vlan_policer_mpps=.. ovs_normal_mpps=.. direct_mpps=..
 #   ratio_nfv_ovs=.. ratio_nfv_direct=.. ratio_vlan_policer_learn=..
-#   ratio_vlan_policer_learn_paired=..
+#   ratio_vlan_policer_learn_paired=.. ratio_vlan_policer_learn68=..
 # Figures are sums of both directions (Mpps), medians of one-second samples;
 # with --rounds N every setup is measured N times, interleaved, and the
 # median of the rounds is reported (the per-round figures are printed too).
@@ -152,7 +155,7 @@ harness() {
 value() { sed -n "s/.*$1=\([0-9.NA]*\).*/\1/p" | tail -n 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || b + 0 == 0) print "NA"; else printf "%.3f", a / b }'; }
 
-write_config() {  # write_config FILE learn|vlan
+write_config() {  # write_config FILE learn|vlan|learn68
     local f=$1 kind=$2 vlan="" pol=""
     if [ "$kind" = vlan ]; then
         vlan='
@@ -173,11 +176,33 @@ bridges:
 EOF
 }
 
-measure_nfv() {  # measure_nfv learn|vlan -> prints Mpps
+# harness_len LEN: the harness's traffic part against the switch's sockets
+# (as --mode external --vhost client), but with LEN-byte frames: the
+# harness is sourced (its documented reuse) and the command file it writes
+# for testpmd gets `set txpkts LEN` in front.
+harness_len() {
+    MEAS_SECS=$SECONDS_MEAS WARMUP_SECS=3 FORCE=1 LEN=$1 timeout $(( SECONDS_MEAS * 3 + 240 )) \
+        bash -c '
+            source "$1" || exit 1
+            WORK=$(mktemp -d) && trap cleanup EXIT
+            eval "orig_$(declare -f start_bg)"
+            start_bg() {
+                [ -f "$WORK/$1.cmds" ] && sed -i "1i set txpkts $LEN" "$WORK/$1.cmds"
+                orig_start_bg "$@"
+            }
+            run_traffic "$2" "$3" server len && echo "external_mpps=$(mpps "$R_SUM")"
+        ' harness "$HARNESS" "$WORK/sock0" "$WORK/sock1" 2>"$WORK/harness.err" | tail -n 3
+}
+
+measure_nfv() {  # measure_nfv learn|vlan|learn68 -> prints Mpps
     local kind=$1 out mpps
     write_config "$WORK/$kind.yaml" "$kind"
     start_switch "$WORK/$kind.yaml"
-    out=$(harness --mode external --vhost client --sock0 "$WORK/sock0" --sock1 "$WORK/sock1")
+    if [ "$kind" = learn68 ]; then
+        out=$(harness_len 68)
+    else
+        out=$(harness --mode external --vhost client --sock0 "$WORK/sock0" --sock1 "$WORK/sock1")
+    fi
     [ -x "$SWITCHCTL" ] && "$SWITCHCTL" --ctl "$WORK/ctl.sock" show >"$WORK/show_$kind.txt" 2>&1
     stop_switch
     mpps=$(printf '%s\n' "$out" | value external_mpps)
@@ -267,11 +292,12 @@ measure_pairs() {
     say "paired windows: median ratio vlan+policer / learn $PAIRED"
 }
 
-L=() V=() O=() D=()
+L=() V=() L68=() O=() D=()
 for (( r = 1; r <= ROUNDS; r++ )); do
     (( ROUNDS > 1 )) && say "round $r of $ROUNDS"
     L+=("$(measure_nfv learn)")
     V+=("$(measure_nfv vlan)")
+    L68+=("$(measure_nfv learn68)")
     if (( ANCHORS )); then
         out=$(harness --mode normal,direct)
         o=$(printf '%s\n' "$out" | value ovs_normal_mpps)
@@ -289,22 +315,25 @@ done
 (( PAIRS > 0 )) && measure_pairs
 nfv_learn=$(median "${L[@]}")
 nfv_vlan=$(median "${V[@]}")
+nfv_learn68=$(median "${L68[@]}")
 ovs=$(median "${O[@]}")
 direct=$(median "${D[@]}")
 if (( ROUNDS > 1 )); then
-    printf '\nper round (Mpps): learn %s | vlan+policer %s | ovs %s | direct %s\n' \
-        "${L[*]}" "${V[*]}" "${O[*]}" "${D[*]}"
+    printf '\nper round (Mpps): learn %s | vlan+policer %s | learn 68 B %s | ovs %s | direct %s\n' \
+        "${L[*]}" "${V[*]}" "${L68[*]}" "${O[*]}" "${D[*]}"
 fi
 
 printf '\n%-34s %10s\n' "setup (64 B, both directions)" "Mpps"
 printf '%-34s %10s\n' "nfv-switchd, MAC learning" "$nfv_learn"
 printf '%-34s %10s\n' "nfv-switchd, VLAN tags + policer" "$nfv_vlan"
+printf '%-34s %10s\n' "nfv-switchd, learning, 68 B frames" "$nfv_learn68"
 printf '%-34s %10s\n' "Open vSwitch DPDK, NORMAL" "$ovs"
 printf '%-34s %10s\n' "direct testpmd vhost-user" "$direct"
 printf '%-34s %10s\n' "vlan+policer / learn, paired" "$PAIRED"
-printf 'nfv_learn_mpps=%s nfv_vlan_policer_mpps=%s ovs_normal_mpps=%s direct_mpps=%s\n' \
-    "$nfv_learn" "$nfv_vlan" "$ovs" "$direct"
+printf 'nfv_learn_mpps=%s nfv_vlan_policer_mpps=%s nfv_learn68_mpps=%s ovs_normal_mpps=%s direct_mpps=%s\n' \
+    "$nfv_learn" "$nfv_vlan" "$nfv_learn68" "$ovs" "$direct"
 printf 'ratio_nfv_ovs=%s ratio_nfv_direct=%s ratio_vlan_policer_learn=%s\n' \
     "$(ratio "$nfv_learn" "$ovs")" "$(ratio "$nfv_learn" "$direct")" \
     "$(ratio "$nfv_vlan" "$nfv_learn")"
-printf 'ratio_vlan_policer_learn_paired=%s\n' "$PAIRED"
+printf 'ratio_vlan_policer_learn_paired=%s ratio_vlan_policer_learn68=%s\n' "$PAIRED" \
+    "$(ratio "$nfv_vlan" "$nfv_learn68")"
