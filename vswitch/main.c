@@ -364,10 +364,9 @@ int main(int argc, char **argv)
 		}
 	}
 	/* Nothing shared with other DPDK processes; --in-memory cannot go with
-	 * --no-huge, --no-shconf does the same there. The runtime directory
-	 * (telemetry socket) is removed at exit. */
-	bool own_rundir = false;
-
+	 * --no-huge, --no-shconf does the same there. Either way (ours or the
+	 * user's) no other process shares the runtime directory (telemetry
+	 * socket): it is removed at exit, whatever the exit. */
 	if (!has_arg(user_argc, user_argv, shconf_args)) {
 		bool nohuge = false;
 
@@ -376,7 +375,6 @@ int main(int argc, char **argv)
 		for (int i = 0; i < user_argc; i++)
 			nohuge |= !strcmp(user_argv[i], "--no-huge");
 		eal_argv[eal_argc++] = nohuge ? "--no-shconf" : "--in-memory";
-		own_rundir = true;
 	}
 	if (!has_arg(user_argc, user_argv, prefix_args))
 		eal_argv[eal_argc++] = "--file-prefix=nfv-switchd";
@@ -479,10 +477,8 @@ out:
 		evloop_free(c.loop);
 	if (c.sfd >= 0)
 		close(c.sfd);
-	if (own_rundir)
-		snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
+	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
 	rte_eal_cleanup();
-	if (own_rundir)
-		remove_rundir(rundir);
+	remove_rundir(rundir);
 	return status;
 }

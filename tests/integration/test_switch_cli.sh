@@ -10,6 +10,11 @@
 #              port name: each exits 2 with "FILE:LINE:COL: ..." naming the right
 #              line, and starts nothing (no control socket, no
 #              /var/run/dpdk/PREFIX)
+#   start      a file whose port cannot be made (a dpdk port on a PCI
+#              address with no device; a server socket in a missing
+#              directory): exit 1 naming the port, why, and FILE:LINE:COL;
+#              nothing left (control socket, runtime directory, the
+#              server socket of the port made before it)
 #   no-switch  nfv-switchctl against a socket nobody listens on: status 1,
 #              "cannot connect to PATH"
 #   ctl        a good file (two vhost-user ports the switch listens on, one
@@ -159,6 +164,52 @@ bridges:
       - { name: p0, type: vhost-user, path: $d/y.sock }
 EOF
 bad_yaml bad_dup '7:[0-9]+' "duplicate port name 'p0' \(first at line 4\)"
+
+# ---------------------------------------------------------------------------
+# start errors: bad_start NAME REGEX: nfv-switchd --config NAME.yaml exits 1
+# (the file is fine, a port cannot be made) with an error line matching
+# REGEX that ends with where the port is in the file; nothing stays behind
+# (control socket, EAL's runtime directory, the ports made before).
+bad_start()
+{
+	local f=$d/$1.yaml re=$2
+
+	run_sw 30 --config "$f" --ctl "$d/bad.ctl" -- "${eal[@]}"
+	if [ "$st" = 1 ] && grep -q -E -- "error: $re \($f:[0-9]+:[0-9]+\)$" <<<"$out"; then
+		ok "$1: status 1: $(grep -m1 -o -E -- "$re" <<<"$out")"
+	else
+		check_fail "$1: status $st (expected 1 and an error matching '$re'), output:"
+		sed 's/^/    /' <<<"$out" | tail -5
+	fi
+	[ -e "$d/bad.ctl" ] && check_fail "$1: the control socket appeared" ||
+		ok "$1: no control socket"
+	[ -e "/var/run/dpdk/$prefix" ] && check_fail "$1: /var/run/dpdk/$prefix left behind" ||
+		ok "$1: no /var/run/dpdk/$prefix left behind"
+	[ -e "$d/first.sock" ] && check_fail "$1: the first port's socket left behind" ||
+		ok "$1: the first port's socket is gone"
+	rm -rf "$d/bad.ctl" "/var/run/dpdk/$prefix" "$d/first.sock"
+}
+
+# A PCI address with no device behind it (the port type no NIC here can
+# test further): the probe fails, the switch says which port and why.
+cat >"$d/bad_pci.yaml" <<EOF
+bridges:
+  - name: br0
+    ports:
+      - { name: p0, type: vhost-user, path: $d/first.sock, server: true }
+      - { name: nic, type: dpdk, pci: "0000:7f:1f.7" }
+EOF
+bad_start bad_pci "port nic: cannot probe PCI device 0000:7f:1f.7: .*vfio-pci or uio_pci_generic\\?\\)"
+
+# A server socket in a directory that is not there.
+cat >"$d/bad_dir.yaml" <<EOF
+bridges:
+  - name: br0
+    ports:
+      - { name: p0, type: vhost-user, path: $d/first.sock, server: true }
+      - { name: vm, type: vhost-user, path: $d/nodir/vm.sock, server: true }
+EOF
+bad_start bad_dir "port vm: cannot listen on $d/nodir/vm.sock: directory $d/nodir: No such file or directory"
 
 # ---------------------------------------------------------------------------
 # no-switch
