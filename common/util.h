@@ -50,6 +50,14 @@ int __must_check parse_size(const char *s, uint64_t *out);
 /* Whole decimal (or 0x hex) number in [min, max]; -EINVAL or -ERANGE. */
 int __must_check parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/*
+ * A MAC address written "xx:xx:xx:xx:xx:xx" (hex digits of either case).
+ * 0, or -EINVAL (mac untouched) for anything else, NULL included.
+ */
+int __must_check parse_mac(const char *s, uint8_t mac[6]);
+/* The value of one hex digit (either case), or -1. */
+int hex_value(char c);
+
 /* a + b into *out; false on overflow. */
 static inline bool add_overflows_u64(uint64_t a, uint64_t b, uint64_t *out)
 {

@@ -149,8 +149,7 @@ void nic_config_clear(struct nic_config *cfg);
 int __must_check nic_configs_finish(struct nic_config *cfgs, unsigned int n, const char *vm_name,
 				    char *err, size_t err_len);
 
-/* "xx:xx:xx:xx:xx:xx": 0, or -EINVAL. Any unicast or multicast address is parsed. */
-int __must_check nic_parse_mac(const char *s, uint8_t mac[6]);
+/* The MAC as "xx:xx:xx:xx:xx:xx" (parse_mac in common/util.h reads it back). */
 void nic_format_mac(const uint8_t mac[6], char buf[NIC_MAC_STR_LEN]);
 /* The MAC of NIC `index` of VM `vm_name`: locally administered, unicast, stable. */
 void nic_default_mac(const char *vm_name, unsigned int index, uint8_t mac[6]);

@@ -31,34 +31,6 @@ const char *nic_kind_name(enum nic_kind kind)
 
 /* ---- MAC addresses ---- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int nic_parse_mac(const char *s, uint8_t mac[6])
-{
-	uint8_t m[6];
-
-	if (strlen(s) != NIC_MAC_STR_LEN - 1)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++) {
-		int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
-
-		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
-			return -EINVAL;
-		m[i] = (uint8_t)(hi << 4 | lo);
-	}
-	memcpy(mac, m, sizeof(m));
-	return 0;
-}
-
 void nic_format_mac(const uint8_t mac[6], char buf[NIC_MAC_STR_LEN])
 {
 	snprintf(buf, NIC_MAC_STR_LEN, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
@@ -253,7 +225,7 @@ static int nic_set_addr(struct nic_config *cfg, const char *val, char *err, size
 	dot = strchr(p, '.');
 	n = dot ? (size_t)(dot - p) : strlen(p);
 	for (size_t i = 0; i < n; i++) {
-		int d = hexval(p[i]);
+		int d = hex_value(p[i]);
 
 		if (d < 0 || d >= base) {
 			v = ~0ul;
@@ -318,7 +290,7 @@ static int nic_parse_item(char *item, struct nic_config *cfg, char *err, size_t 
 			snprintf(err, err_len, "mac= given twice");
 			return -EINVAL;
 		}
-		if (nic_parse_mac(val, cfg->mac) < 0) {
+		if (parse_mac(val, cfg->mac) < 0) {
 			snprintf(err, err_len, "mac=%.32s: not a MAC address (XX:XX:XX:XX:XX:XX)",
 				 val);
 			return -EINVAL;

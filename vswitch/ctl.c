@@ -556,7 +556,7 @@ static int fdb_key_args(const json_t *req, uint8_t mac[6], uint16_t *vlan, char 
 
 	if (arg_str(req, "mac", true, 18, &s, err, errlen) < 0)
 		return -EINVAL;
-	if (sw_parse_mac(s, mac) < 0)
+	if (parse_mac(s, mac) < 0)
 		return bad(err, errlen, "\"mac\": \"%s\" is not a MAC address", s);
 	if (arg_uint(req, "vlan", true, 0, SW_VLAN_MAX, &v, NULL, err, errlen) < 0)
 		return -EINVAL;

@@ -201,34 +201,6 @@ int sw_parse_size(const char *s, uint64_t *bytes, char *err, size_t errlen)
 	return parse_unit(s, size_units, "B, kB, KiB, MB, MiB", bytes, err, errlen);
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-int sw_parse_mac(const char *s, uint8_t mac[6])
-{
-	uint8_t m[6];
-
-	if (!s || strlen(s) != 17)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++) {
-		int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
-
-		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
-			return -EINVAL;
-		m[i] = (uint8_t)(hi << 4 | lo);
-	}
-	memcpy(mac, m, 6);
-	return 0;
-}
-
 /* Splits "A" or "A-B" (A, B decimal in [0, max]) of a comma-separated list. */
 static int parse_range(const char *item, size_t len, uint64_t max, const char *what, uint64_t *lo,
 		       uint64_t *hi, char *err, size_t errlen)
@@ -476,7 +448,7 @@ static const char *pci_problem(const char *s)
 
 	if (n == 12) {
 		for (int i = 0; i < 4; i++)
-			if (hexval(s[i]) < 0)
+			if (hex_value(s[i]) < 0)
 				goto bad;
 		if (s[4] != ':')
 			goto bad;
@@ -485,10 +457,10 @@ static const char *pci_problem(const char *s)
 		goto bad;
 	}
 	s += off;
-	if (hexval(s[0]) < 0 || hexval(s[1]) < 0 || s[2] != ':' || hexval(s[3]) < 0 ||
-	    hexval(s[4]) < 0 || s[5] != '.' || s[6] < '0' || s[6] > '7')
+	if (hex_value(s[0]) < 0 || hex_value(s[1]) < 0 || s[2] != ':' || hex_value(s[3]) < 0 ||
+	    hex_value(s[4]) < 0 || s[5] != '.' || s[6] < '0' || s[6] > '7')
 		goto bad;
-	if (hexval(s[3]) * 16 + hexval(s[4]) > 0x1f)
+	if (hex_value(s[3]) * 16 + hex_value(s[4]) > 0x1f)
 		goto bad;
 	return NULL;
 bad:
@@ -1624,7 +1596,7 @@ static int y_static(struct ywalk *w, const yaml_node_t *n, unsigned bi)
 	ret = y_str(w, "mac", v[STK_MAC], &str);
 	if (ret < 0)
 		return ret;
-	if (sw_parse_mac(str, s->mac) < 0)
+	if (parse_mac(str, s->mac) < 0)
 		return yerr(w, v[STK_MAC],
 			    "'mac': '%.40s' is not a MAC address (like 02:00:00:00:00:01)", str);
 	if (s->mac[0] & 1)

@@ -268,7 +268,6 @@ int sw_config_find_bridge(const struct sw_config *c, const char *name);
  */
 int __must_check sw_parse_rate(const char *s, uint64_t *bytes_per_s, char *err, size_t errlen);
 int __must_check sw_parse_size(const char *s, uint64_t *bytes, char *err, size_t errlen);
-int __must_check sw_parse_mac(const char *s, uint8_t mac[6]);
 /* Checks a meter/shaper/vlan config on its own (ranges, cbs/ebs > 0, pir >= cir ...). */
 int __must_check sw_meter_cfg_check(const struct sw_meter_cfg *m, char *err, size_t errlen);
 int __must_check sw_shaper_cfg_check(const struct sw_shaper_cfg *s, char *err, size_t errlen);

@@ -1257,14 +1257,14 @@ static void test_parse_cores_mac(void **state)
 	assert_string_equal(err, "'a' is not a core or a range A-B");
 	assert_int_equal(cfg->n_pmd_cores, 16); /* untouched on error */
 
-	assert_int_equal(sw_parse_mac("02:aB:cd:EF:00:09", mac), 0);
+	assert_int_equal(parse_mac("02:aB:cd:EF:00:09", mac), 0);
 	assert_memory_equal(mac, want, 6);
-	assert_int_equal(sw_parse_mac("02:ab:cd:ef:00", mac), -EINVAL);
-	assert_int_equal(sw_parse_mac("02:ab:cd:ef:00:0", mac), -EINVAL);
-	assert_int_equal(sw_parse_mac("02-ab-cd-ef-00-09", mac), -EINVAL);
-	assert_int_equal(sw_parse_mac("02:ab:cd:ef:00:0x", mac), -EINVAL);
-	assert_int_equal(sw_parse_mac("02:ab:cd:ef:00:09:", mac), -EINVAL);
-	assert_int_equal(sw_parse_mac("", mac), -EINVAL);
+	assert_int_equal(parse_mac("02:ab:cd:ef:00", mac), -EINVAL);
+	assert_int_equal(parse_mac("02:ab:cd:ef:00:0", mac), -EINVAL);
+	assert_int_equal(parse_mac("02-ab-cd-ef-00-09", mac), -EINVAL);
+	assert_int_equal(parse_mac("02:ab:cd:ef:00:0x", mac), -EINVAL);
+	assert_int_equal(parse_mac("02:ab:cd:ef:00:09:", mac), -EINVAL);
+	assert_int_equal(parse_mac("", mac), -EINVAL);
 }
 
 static void test_vlan_default_and_check(void **state)
