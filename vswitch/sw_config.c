@@ -618,8 +618,8 @@ at_err(const struct sw_config *c, unsigned line, unsigned col, char *err, size_t
 	return set_err(err, errlen, "%s", msg);
 }
 
-/* What two ports may not share. */
-static const char *port_resource(const struct sw_port_cfg *p, const char **what)
+/* What two ports may not share (sw_config.h). */
+const char *sw_port_resource(const struct sw_port_cfg *p, const char **what)
 {
 	switch (p->type) {
 	case SW_PORT_VHOST_USER: *what = "socket path"; return p->path;
@@ -676,10 +676,10 @@ int sw_config_validate(const struct sw_config *c, char *err, size_t errlen)
 		if (p->bridge >= c->n_bridges)
 			return at_err(c, p->line, p->column, err, errlen, "port '%s': no bridge %u",
 				      p->name, p->bridge);
-		res = port_resource(p, &what);
+		res = sw_port_resource(p, &what);
 		for (unsigned j = 0; j < i; j++) {
 			const struct sw_port_cfg *q = &c->ports[j];
-			const char *qwhat, *qres = port_resource(q, &qwhat);
+			const char *qwhat, *qres = sw_port_resource(q, &qwhat);
 
 			if (!strcmp(q->name, p->name))
 				return at_err(c, p->line, p->column, err, errlen,

@@ -263,6 +263,13 @@ int sw_config_find_port(const struct sw_config *c, const char *name);
 int sw_config_find_bridge(const struct sw_config *c, const char *name);
 
 /*
+ * What no two ports may share, for the duplicate checks of a file and of
+ * ports added at run time: the resource ("/tmp/vm0.sock", "veth0", ...)
+ * and in *what its kind ("socket path", "interface", "PCI device",
+ * "tx-pcap file"); NULL when the port holds none.
+ */
+const char *sw_port_resource(const struct sw_port_cfg *p, const char **what);
+/*
  * Value parsers shared with the control socket (no file position in their
  * messages). Each returns 0 or -EINVAL with a message.
  */

@@ -297,20 +297,6 @@ fail:
 	return rc ? rc : -EINVAL;
 }
 
-/* What two ports may not share (as sw_config_validate checks a file). */
-static const char *port_resource(const struct sw_port_cfg *p, const char **what)
-{
-	switch (p->type) {
-	case SW_PORT_VHOST_USER: *what = "socket path"; return p->path;
-	case SW_PORT_TAP:
-	case SW_PORT_AF_PACKET:
-	case SW_PORT_AF_XDP: *what = "interface"; return p->iface;
-	case SW_PORT_DPDK: *what = "PCI device"; return p->pci;
-	case SW_PORT_PCAP: *what = "tx-pcap file"; return p->tx_pcap[0] ? p->tx_pcap : NULL;
-	}
-	return NULL;
-}
-
 static int port_add_locked(struct sw_switch *sw, const struct sw_port_cfg *cfg, bool publish,
 			   char *err, size_t errlen)
 {
@@ -323,14 +309,14 @@ static int port_add_locked(struct sw_switch *sw, const struct sw_port_cfg *cfg, 
 		snprintf(err, errlen, "port %s exists already", cfg->name);
 		return -EEXIST;
 	}
-	const char *what, *res = port_resource(cfg, &what);
+	const char *what, *res = sw_port_resource(cfg, &what);
 
 	for (unsigned i = 0; res && i < SW_MAX_PORTS; i++) {
 		const char *qwhat, *qres;
 
 		if (!sw->ports[i].used)
 			continue;
-		qres = port_resource(&sw->ports[i].cfg, &qwhat);
+		qres = sw_port_resource(&sw->ports[i].cfg, &qwhat);
 		if (qres && !strcmp(what, qwhat) && !strcmp(res, qres)) {
 			snprintf(err, errlen, "port %s: %s '%s' is already used by port %s",
 				 cfg->name, what, res, sw->ports[i].cfg.name);
