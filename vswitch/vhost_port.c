@@ -108,15 +108,15 @@ static int vring_state_changed(int vid, uint16_t ring, int enable)
 	pthread_mutex_lock(&reg_lock);
 	v = find_locked(vid);
 	if (v && (v->vid < 0 || v->vid == vid)) {
-		if (ring < 2 * v->n_queues)
+		if (ring < 2 * v->n_queues) {
 			__atomic_store_n(&v->ready[ring], enable ? 1 : 0, __ATOMIC_RELAXED);
-		else if (enable && !v->told_unserved)
+		} else if (enable && !v->told_unserved) {
 			/* Once per connection: the guest uses a pair nobody polls. */
 			log_warn("port %s: the guest enabled queue pair %u; the port serves %u "
 				 "(queues=%u in its settings would serve it)",
 				 v->name, ring / 2, v->n_queues, ring / 2 + 1);
-		if (enable && ring >= 2 * v->n_queues)
 			v->told_unserved = true;
+		}
 	}
 	pthread_mutex_unlock(&reg_lock);
 	return 0;
