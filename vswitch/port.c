@@ -187,7 +187,6 @@ static int configure(const struct sw_port_cfg *cfg, struct sw_ethport *ep, uint1
 			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
 		if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
 			conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-		ep->scatter = true;
 	}
 	if (info.max_mtu && cfg->mtu > info.max_mtu) {
 		snprintf(err, errlen, "port %s: MTU %u is more than the device takes (%u)",
@@ -296,8 +295,6 @@ int sw_port_open(const struct sw_port_cfg *cfg, unsigned unique, uint16_t n_txq,
 		ep->port_id = SW_PORT_ID_NONE;
 		ep->n_rxq = cfg->queues;
 		ep->n_txq = cfg->queues;
-		ep->scatter = true;
-		snprintf(ep->devname, sizeof(ep->devname), "vhost-user");
 		return 0;
 	}
 	rc = sw_port_devargs(cfg, unique, devargs, sizeof(devargs));

@@ -32,7 +32,6 @@ struct sw_ethport {
 	uint16_t n_rxq, n_txq;
 	char devname[64];	/* the vdev name or PCI address */
 	bool is_vdev;
-	bool scatter;		/* RX may hand back chained mbufs (jumbo) */
 };
 
 /*
