@@ -135,17 +135,24 @@ static void port_cfg(struct sw_port_cfg *cfg, const char *name, const char *file
 	cfg->queues = queues;
 }
 
-static struct sw_vhost *open_port(const char *name, const char *file, bool server)
+/* A port of `queues` pairs that must open. */
+static struct sw_vhost *open_port_q(const char *name, const char *file, bool server,
+				    uint16_t queues)
 {
 	struct sw_port_cfg cfg;
 	struct sw_vhost *v = NULL;
 	char err[256] = "";
 
-	port_cfg(&cfg, name, file, server, 1);
+	port_cfg(&cfg, name, file, server, queues);
 	if (sw_vhost_open(&cfg, pool, qsv, &v, err, sizeof(err)))
 		fail_msg("%s", err);
 	assert_non_null(v);
 	return v;
+}
+
+static struct sw_vhost *open_port(const char *name, const char *file, bool server)
+{
+	return open_port_q(name, file, server, 1);
 }
 
 static uint64_t now_ms(void)
@@ -594,18 +601,6 @@ static void test_link(void **state)
 	assert_pool_full();
 }
 
-static struct sw_vhost *open_port_q(const char *name, const char *file, uint16_t queues)
-{
-	struct sw_port_cfg cfg;
-	struct sw_vhost *v = NULL;
-	char err[256] = "";
-
-	port_cfg(&cfg, name, file, true, queues);
-	if (sw_vhost_open(&cfg, pool, qsv, &v, err, sizeof(err)))
-		fail_msg("%s", err);
-	return v;
-}
-
 static bool no_notify(struct guest *g, unsigned r)
 {
 	return __atomic_load_n(&ring_used(g, r)->flags, __ATOMIC_ACQUIRE) & VRING_USED_F_NO_NOTIFY;
@@ -619,7 +614,7 @@ static bool no_notify(struct guest *g, unsigned r)
  */
 static void test_quiet_rings(void **state)
 {
-	struct sw_vhost *v = open_port_q("quiet", "quiet.sock", 2), *w;
+	struct sw_vhost *v = open_port_q("quiet", "quiet.sock", true, 2), *w;
 	char path[SW_PATH_MAX];
 	struct guest g;
 
@@ -645,7 +640,7 @@ static void test_quiet_rings(void **state)
 	guest_mem_free(&g);
 
 	/* A port of one pair: pair 1 of the guest is neither polled nor touched. */
-	w = open_port_q("one", "quiet.sock", 1);
+	w = open_port_q("one", "quiet.sock", true, 1);
 	guest_mem_init(&g);
 	guest_handshake(&g, dial(path));
 	guest_start(&g, w);
